@@ -1,0 +1,126 @@
+"""Command line: `python -m playground {world,generate,train} ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = REPO / "models" / "worldsim-s"
+
+
+class UserError(Exception):
+    """A mistake in the command line: printed as one line, exit code 2."""
+
+
+def default_model_dir() -> Path:
+    return DEFAULT_MODEL
+
+
+def cmd_generate(args) -> None:
+    import json
+
+    import numpy as np
+    import torch
+
+    from .pipeline import WorldSimPipeline
+    from .video import write_mp4
+
+    model = Path(args.model or default_model_dir())
+    if not (model / "model_index.json").is_file():
+        raise UserError(f"no model folder at {model} (it needs a model_index.json); pass --model DIR")
+    pipe = WorldSimPipeline.from_pretrained(model)
+    observed = None
+    if args.observe:
+        from .world import Scene, make_clip
+
+        try:
+            data = json.loads(Path(args.observe).read_text())
+            scene = Scene.from_dict(data.get("scene", data))
+        except FileNotFoundError:
+            raise UserError(f"--observe: no such file {args.observe}")
+        except (ValueError, KeyError, TypeError) as e:
+            raise UserError(f"--observe: not a valid scene file: {e}")
+        h = args.height or pipe.defaults["height"]
+        w = args.width or pipe.defaults["width"]
+        clip = make_clip(scene, height=h, width=w)
+        observed = clip.frames[: args.observed_frames]
+    g = torch.Generator().manual_seed(args.seed)
+    try:
+        out = pipe(args.prompt, observed_frames=observed, num_frames=args.frames, height=args.height,
+                   width=args.width, num_inference_steps=args.steps, guidance_scale=args.guidance, generator=g)
+    except ValueError as e:
+        raise UserError(str(e))
+    frames = out.frames[0]
+    if args.extend:
+        frames = pipe.extend(frames, out.prompts[0].text, extra_frames=args.extend, enrich_prompt=False,
+                             num_inference_steps=args.steps, guidance_scale=args.guidance, generator=g)
+    write_mp4(frames, args.out)
+    np.save(Path(args.out).with_suffix(".npy"), frames)
+    p = out.prompts[0]
+    print(f"prompt used ({p.source}): {p.text!r}")
+    print(f"wrote {args.out}: {frames.shape[0]} frames of {frames.shape[1]}x{frames.shape[2]}")
+
+
+def cmd_train(args) -> None:
+    from .train import CONFIGS, train
+
+    cfg = CONFIGS[args.config]
+    run_dir = Path(args.run_dir or REPO / "runs" / cfg.name)
+    model_dir = Path(args.model_dir or REPO / "models" / cfg.name)
+    cache_dir = Path(args.cache_dir or REPO / "cache")
+    info = train(cfg, run_dir, model_dir, cache_dir, max_minutes=args.minutes, max_steps=args.steps)
+    print(f"stopped at step {info['step']}; model written to {model_dir}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    try:
+        from .cli_world import add_world_parser
+        add_world_parser(sub)
+    except ImportError:
+        pass
+
+    g = sub.add_parser("generate", help="sample a video from the world model")
+    g.add_argument("--prompt", default="", help="text prompt (short prompts are enriched)")
+    g.add_argument("--observe", help="scene JSON (as written by `world`): its first frames are observed")
+    g.add_argument("--observed-frames", type=int, default=4, help="how many frames of --observe to give")
+    g.add_argument("--model", help="model folder (default: the shipped models/worldsim-s)")
+    g.add_argument("--frames", type=int, default=None)
+    g.add_argument("--height", type=int, default=None)
+    g.add_argument("--width", type=int, default=None)
+    g.add_argument("--steps", type=int, default=20)
+    g.add_argument("--guidance", type=float, default=2.0)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--extend", type=int, default=0, help="continue the clip by this many frames")
+    g.add_argument("--out", default="generated.mp4")
+    g.set_defaults(func=cmd_generate)
+
+    from .train import CONFIGS
+
+    t = sub.add_parser("train", help="train the autoencoder and the DiT from scratch (resumable)")
+    t.add_argument("--config", choices=sorted(CONFIGS), default="default")
+    t.add_argument("--minutes", type=float, default=None, help="stop (and checkpoint) after this long")
+    t.add_argument("--steps", type=int, default=None, help="stop after this many more DiT steps")
+    t.add_argument("--run-dir", help="checkpoints, logs and samples (default runs/<name>)")
+    t.add_argument("--model-dir", help="where the model folder is written (default models/<name>)")
+    t.add_argument("--cache-dir", help="simulator clip cache (default cache/)")
+    t.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

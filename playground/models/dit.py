@@ -1,0 +1,384 @@
+"""Spacetime DiT: a Diffusion Transformer over spacetime latent patches (Sora report, DiT, Latte).
+
+A latent video (B, c, T, h, w) is cut into spacetime patches of pt x p x p, each patch becomes a token, a 3-D
+sin-cos positional code is added (computed for any T, h, w, so one set of weights serves many durations,
+resolutions and aspect ratios; an image is a 1-frame video), and a stack of adaLN-Zero blocks conditioned on the
+noise level and the text denoises the tokens. Blocks attend spatially (within a frame), temporally (across frames
+at one place) or jointly (all tokens).
+
+Observed frames (image-to-video, continuation) enter as extra input channels: their clean latents and a mask.
+
+The fast path uses fused `scaled_dot_product_attention`; when an `AttentionCapture` is passed down the call, the
+chosen layers take the readable path (softmax(QK^T / sqrt(d)) V) and hand their weights to the capture object.
+Nothing is stored on the modules, so concurrent calls never share capture state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
+from einops import rearrange
+
+ATTENTION_KINDS = ("spatial", "temporal", "joint")
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
+
+
+#################################################################################
+#                       Attention capture (opt-in introspection)                #
+#################################################################################
+
+
+@dataclass
+class AttentionCapture:
+    """Which attention maps to record during one forward pass, and the maps recorded.
+
+    `layers`: capture-point names such as "blocks.3.attn" (None = every block). `heads`: head indices to keep
+    (None = all). `batch_index`: which sample of the batch to keep. Recorded maps are float16 on the CPU:
+      spatial  -> (T', H, S, S)   one map per frame, S = h' * w' tokens per frame
+      temporal -> (S, H, T', T')  one map per spatial position
+      joint    -> (H, N, N)       N = T' * S
+    `meta[name]` holds the kind and the token grid (T', h', w').
+    """
+
+    layers: set[str] | None = None
+    heads: list[int] | None = None
+    batch_index: int = 0
+    weights: dict[str, torch.Tensor] = field(default_factory=dict)
+    meta: dict[str, dict] = field(default_factory=dict)
+
+    def wants(self, name: str) -> bool:
+        return self.layers is None or name in self.layers
+
+    def record(self, name: str, kind: str, grid: tuple[int, int, int], w: torch.Tensor, batch: int) -> None:
+        t, h, wd = grid
+        if kind == "spatial":
+            w = w.reshape(batch, t, *w.shape[1:])[self.batch_index]  # (T', H, S, S)
+            head_dim = 1
+        elif kind == "temporal":
+            w = w.reshape(batch, h * wd, *w.shape[1:])[self.batch_index]  # (S, H, T', T')
+            head_dim = 1
+        else:
+            w = w[self.batch_index]  # (H, N, N)
+            head_dim = 0
+        if self.heads is not None:
+            w = w.index_select(head_dim, torch.as_tensor(self.heads, device=w.device))
+        self.weights[name] = w.detach().to("cpu", torch.float16)
+        self.meta[name] = {"kind": kind, "grid": grid}
+
+    def nbytes(self) -> int:
+        return sum(w.numel() * w.element_size() for w in self.weights.values())
+
+
+#################################################################################
+#                 Embedding layers for timesteps, text and patches              #
+#################################################################################
+
+
+def sincos_1d(dim: int, positions: torch.Tensor) -> torch.Tensor:
+    """(L,) positions -> (L, dim) sin-cos code, as in the Transformer and DiT."""
+    assert dim % 2 == 0
+    omega = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float64) / (dim / 2))
+    out = positions.to(torch.float64)[:, None] * omega[None]  # (L, dim/2)
+    return torch.cat([torch.sin(out), torch.cos(out)], dim=1).float()
+
+
+def split_pos_dims(dim: int) -> tuple[int, int, int]:
+    """How the hidden size is shared between the t, y and x codes (each even)."""
+    d_t = (dim // 4) // 2 * 2
+    d_y = ((dim - d_t) // 2) // 2 * 2
+    d_x = dim - d_t - d_y
+    assert d_x % 2 == 0, f"hidden size {dim} cannot be split into even t/y/x parts"
+    return d_t, d_y, d_x
+
+
+def sincos_3d(dim: int, grid: tuple[int, int, int]) -> torch.Tensor:
+    """3-D positional code for a (T', h', w') token grid -> (T'*h'*w', dim), token order (t, y, x).
+
+    Positions are integer patch indices, so the code for a grid is a prefix-consistent function of its size:
+    a longer or wider video reuses the codes of the shorter one and adds new ones.
+    """
+    t, h, w = grid
+    d_t, d_y, d_x = split_pos_dims(dim)
+    et = sincos_1d(d_t, torch.arange(t))[:, None, None].expand(t, h, w, d_t)
+    ey = sincos_1d(d_y, torch.arange(h))[None, :, None].expand(t, h, w, d_y)
+    ex = sincos_1d(d_x, torch.arange(w))[None, None, :].expand(t, h, w, d_x)
+    return torch.cat([et, ey, ex], dim=-1).reshape(t * h * w, dim)
+
+
+class TimestepEmbedder(nn.Module):
+    """Embeds the noise level sigma in [0, 1] into a vector (DiT's sinusoidal frequency embedding + MLP)."""
+
+    def __init__(self, hidden_size: int, frequency_size: int = 256):
+        super().__init__()
+        self.frequency_size = frequency_size
+        self.mlp = nn.Sequential(
+            nn.Linear(frequency_size, hidden_size), nn.SiLU(), nn.Linear(hidden_size, hidden_size)
+        )
+
+    def forward(self, sigma: torch.Tensor) -> torch.Tensor:
+        half = self.frequency_size // 2
+        freqs = torch.exp(-math.log(10000) * torch.arange(half, device=sigma.device, dtype=torch.float32) / half)
+        args = (sigma.float() * 1000)[:, None] * freqs[None]
+        emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+        return self.mlp(emb)
+
+
+#################################################################################
+#                                 Core DiT model                                #
+#################################################################################
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with a fused fast path and a readable path that returns its weights."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        assert dim % heads == 0
+        self.heads = heads
+        self.head_dim = dim // heads
+        self.scale = self.head_dim**-0.5
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def qkv_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, L, D) -> q, k, v each (B, H, L, d)."""
+        qkv = rearrange(self.qkv(x), "b l (three h d) -> three b h l d", three=3, h=self.heads)
+        return qkv[0], qkv[1], qkv[2]
+
+    def forward(self, x: torch.Tensor, return_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        q, k, v = self.qkv_heads(x)
+        if return_weights:
+            weights = torch.softmax((q @ k.transpose(-2, -1)) * self.scale, dim=-1)  # (B, H, L, L)
+            out = weights @ v
+        else:
+            weights = None
+            out = F.scaled_dot_product_attention(q, k, v)
+        out = rearrange(out, "b h l d -> b l (h d)")
+        return self.proj(out), weights
+
+
+class DiTBlock(nn.Module):
+    """A DiT block with adaptive layer norm zero (adaLN-Zero) conditioning and one kind of attention."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
+
+    def to_sequences(self, x: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+        t = grid[0]
+        if self.kind == "spatial":
+            return rearrange(x, "b (t s) d -> (b t) s d", t=t)
+        if self.kind == "temporal":
+            return rearrange(x, "b (t s) d -> (b s) t d", t=t)
+        return x
+
+    def from_sequences(self, x: torch.Tensor, grid: tuple[int, int, int], batch: int) -> torch.Tensor:
+        if self.kind == "spatial":
+            return rearrange(x, "(b t) s d -> b (t s) d", b=batch)
+        if self.kind == "temporal":
+            return rearrange(x, "(b s) t d -> b (t s) d", b=batch)
+        return x
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        c: torch.Tensor,
+        grid: tuple[int, int, int],
+        capture: AttentionCapture | None = None,
+        name: str = "",
+    ) -> torch.Tensor:
+        b = x.shape[0]
+        shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.adaLN_modulation(c).chunk(6, dim=1)
+        h = self.to_sequences(modulate(self.norm1(x), shift_msa, scale_msa), grid)  # (B', L, D)
+        want = capture is not None and capture.wants(name)
+        h, weights = self.attn(h, return_weights=want)
+        if want:
+            capture.record(name, self.kind, grid, weights, b)
+        x = x + gate_msa.unsqueeze(1) * self.from_sequences(h, grid, b)
+        x = x + gate_mlp.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
+        return x
+
+
+class FinalLayer(nn.Module):
+    """adaLN-modulated projection from tokens back to latent patches."""
+
+    def __init__(self, dim: int, patch_volume: int, out_channels: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
+        self.linear = nn.Linear(dim, patch_volume * out_channels)
+        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 2 * dim))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        shift, scale = self.adaLN_modulation(c).chunk(2, dim=1)
+        return self.linear(modulate(self.norm(x), shift, scale))
+
+
+def block_kinds(pattern: str, depth: int) -> list[str]:
+    """Attention kind of every block: 'alternating' (spatial, temporal, ...), 'joint' or 'spatial'."""
+    if pattern == "alternating":
+        return ["spatial" if i % 2 == 0 else "temporal" for i in range(depth)]
+    if pattern in ("joint", "spatial", "temporal"):
+        return [pattern] * depth
+    raise ValueError(f"unknown attention pattern {pattern!r}; choose alternating, joint, spatial or temporal")
+
+
+class SpacetimeDiT(ModelMixin, ConfigMixin):
+    """Diffusion Transformer over spacetime patches, predicting the clean latent video (x0)."""
+
+    _supports_gradient_checkpointing = False
+
+    @register_to_config
+    def __init__(
+        self,
+        latent_channels: int = 4,
+        patch_size_t: int = 2,
+        patch_size: int = 1,
+        hidden_size: int = 192,
+        depth: int = 8,
+        num_heads: int = 6,
+        mlp_ratio: float = 4.0,
+        attention_pattern: str = "alternating",
+        text_dim: int = 384,
+        prediction_type: str = "sample",
+    ):
+        super().__init__()
+        self.kinds = block_kinds(attention_pattern, depth)
+        in_channels = 2 * latent_channels + 1  # noisy latent, observed latent, observed mask
+        patch = (patch_size_t, patch_size, patch_size)
+        self.x_embedder = nn.Conv3d(in_channels, hidden_size, kernel_size=patch, stride=patch)
+        self.t_embedder = TimestepEmbedder(hidden_size)
+        self.text_embedder = nn.Sequential(nn.Linear(text_dim, hidden_size), nn.SiLU(), nn.Linear(hidden_size, hidden_size))
+        # The "no text" embedding used for classifier-free guidance, learned.
+        self.null_text = nn.Parameter(torch.zeros(text_dim))
+        self.blocks = nn.ModuleList([DiTBlock(hidden_size, num_heads, mlp_ratio, k) for k in self.kinds])
+        self.final_layer = FinalLayer(hidden_size, patch_size_t * patch_size * patch_size, latent_channels)
+        self.initialize_weights()
+
+    def initialize_weights(self) -> None:
+        def _basic_init(module):
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+        self.apply(_basic_init)
+        # Patch embedding initialised like a linear layer (as in DiT), not like a convolution.
+        w = self.x_embedder.weight.data
+        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        nn.init.zeros_(self.x_embedder.bias)
+        nn.init.normal_(self.t_embedder.mlp[0].weight, std=0.02)
+        nn.init.normal_(self.t_embedder.mlp[2].weight, std=0.02)
+        nn.init.normal_(self.null_text, std=0.02)
+        # Zero-out adaLN modulation so every block starts as the identity (adaLN-Zero).
+        for block in self.blocks:
+            nn.init.zeros_(block.adaLN_modulation[-1].weight)
+            nn.init.zeros_(block.adaLN_modulation[-1].bias)
+        # Zero-out the output layer: the untrained model predicts x0 = 0, the data mean.
+        nn.init.zeros_(self.final_layer.adaLN_modulation[-1].weight)
+        nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
+        nn.init.zeros_(self.final_layer.linear.weight)
+        nn.init.zeros_(self.final_layer.linear.bias)
+
+    def capture_names(self) -> list[str]:
+        """Stable names of the capture points, one per block: 'blocks.{i}.attn'."""
+        return [f"blocks.{i}.attn" for i in range(len(self.blocks))]
+
+    def token_grid(self, frames: int, height: int, width: int) -> tuple[int, int, int]:
+        """Token grid (T', h', w') for a latent video of (frames, height, width)."""
+        pt, p = self.config.patch_size_t, self.config.patch_size
+        return (math.ceil(frames / pt), height // p, width // p)
+
+    def forward(
+        self,
+        sample: torch.Tensor,
+        timestep: torch.Tensor,
+        text_embeds: torch.Tensor | None = None,
+        cond_latents: torch.Tensor | None = None,
+        cond_mask: torch.Tensor | None = None,
+        capture: AttentionCapture | None = None,
+    ) -> torch.Tensor:
+        """Predict the clean latent video.
+
+        sample: (B, c, T, h, w) noisy latents; timestep: (B,) noise level sigma in [0, 1];
+        text_embeds: (B, text_dim) or None (= the null text); rows that are all zero also mean "no text";
+        cond_latents: (B, c, T, h, w) clean latents of observed frames (anything where unobserved);
+        cond_mask: (B, T) 1 where a frame is observed. Returns x0: (B, c, T, h, w).
+        """
+        b, c, t, h, w = sample.shape
+        pt, p = self.config.patch_size_t, self.config.patch_size
+        if h % p or w % p:
+            raise ValueError(f"latent height and width must be multiples of the patch size {p}, got {h}x{w}")
+        if cond_mask is None:
+            cond_mask = sample.new_zeros(b, t)
+            cond_latents = torch.zeros_like(sample)
+        mask = cond_mask.to(sample.dtype)[:, None, :, None, None].expand(b, 1, t, h, w)
+        x = torch.cat([sample, cond_latents * mask, mask], dim=1)  # (B, 2c+1, T, h, w)
+        pad = (-t) % pt
+        if pad:  # e.g. a single image with a temporal patch of 2: pad time, crop after
+            x = F.pad(x, (0, 0, 0, 0, 0, pad))
+        grid = self.token_grid(t, h, w)
+
+        x = rearrange(self.x_embedder(x), "b d t h w -> b (t h w) d")  # (B, N, D)
+        x = x + sincos_3d(self.config.hidden_size, grid).to(x.device, x.dtype)[None]
+
+        if text_embeds is None:
+            text_embeds = self.null_text[None].expand(b, -1)
+        else:
+            is_null = (text_embeds.abs().sum(dim=1, keepdim=True) == 0).to(text_embeds.dtype)
+            text_embeds = text_embeds * (1 - is_null) + self.null_text[None] * is_null
+        cond = self.t_embedder(timestep.reshape(-1).expand(b)) + self.text_embedder(text_embeds)  # (B, D)
+
+        for i, block in enumerate(self.blocks):
+            x = block(x, cond, grid, capture, f"blocks.{i}.attn")
+
+        x = self.final_layer(x, cond)  # (B, N, pt*p*p*c)
+        x = rearrange(
+            x, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)",
+            t=grid[0], h=grid[1], w=grid[2], pt=pt, ph=p, pw=p,
+        )
+        return x[:, :, :t]
+
+
+#################################################################################
+#                                   Configs                                     #
+#################################################################################
+
+
+def SpacetimeDiT_tiny(**kw) -> SpacetimeDiT:
+    """A few-thousand-parameter model for unit tests."""
+    return SpacetimeDiT(**{"hidden_size": 48, "depth": 2, "num_heads": 2, **kw})
+
+
+def SpacetimeDiT_S(**kw) -> SpacetimeDiT:
+    """The shipped size: trains on 2 CPU cores in a few hours."""
+    return SpacetimeDiT(**{"hidden_size": 192, "depth": 8, "num_heads": 6, **kw})
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = [
+    "ATTENTION_KINDS",
+    "AttentionCapture",
+    "SpacetimeDiT",
+    "SpacetimeDiT_S",
+    "SpacetimeDiT_tiny",
+    "count_parameters",
+    "sincos_3d",
+]

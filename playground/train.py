@@ -1,0 +1,403 @@
+"""Training: the video autoencoder, then the Spacetime DiT, from scratch on the procedural world.
+
+    python -m playground train --config default            # resumes from its own checkpoint if there is one
+    accelerate launch -m playground train --config default # the same loop on one or many GPUs
+
+Flat and visible, nanoGPT style. Data: a cache of simulator clips built once per machine (deterministic for the
+seed), encoded to latents after the autoencoder is trained. Every step draws its batch from a generator seeded by
+(seed, step, process), so a resumed run sees exactly the batches an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from .diffusion.flow import add_noise, logit_normal_sigmas, masked_x0_loss
+from .enrich import PromptEnricher, prompt_attributes
+from .models.autoencoder import VideoAutoencoder
+from .models.dit import SpacetimeDiT, count_parameters
+from .pipeline import build_pipeline, from_uint8, shared_text_encoder, to_uint8
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str
+    seed: int = 0
+    # data: the main bucket plus other aspect ratios; durations are cut from the main clips
+    family: str = "mixed"
+    frames: int = 16
+    height: int = 32
+    width: int = 32
+    clips: int = 16000
+    aspect_sizes: tuple[tuple[int, int], ...] = ((32, 48), (48, 32))
+    aspect_clips: int = 1500
+    aspect_prob: float = 0.1
+    short_durations: tuple[int, ...] = (1, 8)  # frames; drawn with short_prob, cut from main clips
+    short_prob: float = 0.1
+    short_caption_fraction: float = 0.3  # re-captioning: these clips only carry the vague caption
+    # autoencoder
+    ae_channels: tuple[int, ...] = (32, 64, 64)
+    latent_channels: int = 4
+    ae_steps: int = 2500
+    ae_batch: int = 64
+    ae_lr: float = 2e-3
+    # DiT
+    hidden_size: int = 128
+    depth: int = 8
+    num_heads: int = 4
+    patch_size_t: int = 2
+    patch_size: int = 1
+    attention_pattern: str = "alternating"
+    dit_steps: int = 30000
+    batch: int = 16
+    lr: float = 4e-4
+    warmup: int = 300
+    ema_decay: float = 0.999
+    text_dropout: float = 0.15
+    no_obs_prob: float = 0.1  # text-to-video share; otherwise 1 .. T-1 observed frames
+    grad_clip: float = 1.0
+    # bookkeeping
+    log_every: int = 50
+    ckpt_every_s: float = 600.0
+    sample_every: int = 2000
+    enrich_captions: int = 3000
+
+
+CONFIGS: dict[str, TrainConfig] = {
+    # the shipped model: trains on 2 CPU cores, resumed across sessions
+    "default": TrainConfig(name="worldsim-s"),
+    # seconds, for tests and smoke runs
+    "tiny": TrainConfig(
+        name="tiny", clips=48, aspect_clips=8, frames=8, ae_channels=(8, 16, 16), ae_steps=30, ae_batch=16,
+        hidden_size=32, depth=2, num_heads=2, dit_steps=40, batch=4, warmup=5, log_every=5, sample_every=10**9,
+        enrich_captions=20, lr=2e-3, short_durations=(1, 4),
+    ),
+}
+
+
+# --------------------------------------------------------------------------- data
+def build_clip_cache(cfg: TrainConfig, cache_dir: Path) -> dict:
+    """Simulator clips for every size bucket, cached as .npz (deterministic for cfg.seed)."""
+    from .world import sample_frames_batch
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    buckets = {}
+    sizes = [((cfg.height, cfg.width), cfg.clips)] + [(s, cfg.aspect_clips) for s in cfg.aspect_sizes]
+    for (h, w), n in sizes:
+        path = cache_dir / f"clips_{cfg.frames}x{h}x{w}_n{n}_s{cfg.seed}.npz"
+        if not path.exists():
+            frames, rich, short = [], [], []
+            chunk = 250
+            for i in tqdm(range(0, n, chunk), desc=f"simulating {n} clips at {h}x{w}"):
+                f, r, s = sample_frames_batch(min(chunk, n - i), seed=cfg.seed * 7_919 + h * 131 + w + i * 1_000_003,
+                                              family=cfg.family, split="train", n_frames=cfg.frames,
+                                              height=h, width=w)
+                frames.append(f), rich.extend(r), short.extend(s)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, frames=np.concatenate(frames), rich=np.array(rich), short=np.array(short))
+            os.replace(tmp, path)
+        d = np.load(path)
+        buckets[(h, w)] = {"frames": d["frames"], "rich": list(d["rich"]), "short": list(d["short"])}
+    return buckets
+
+
+def recaption(latents: torch.Tensor, rich: list[str], short_only: np.ndarray) -> tuple[list[str], float]:
+    """Give short-caption clips the rich caption of their nearest rich-captioned neighbour in latent space.
+
+    Returns the captions used for training and the share of re-captioned clips whose borrowed caption names the
+    same attributes (colours, count, gravity, occluder, camera, collision) as their true rich caption.
+    """
+    feats = latents.flatten(1).float()  # (N, c*T*h*w)
+    feats = F.normalize(feats - feats.mean(0), dim=1)
+    donors = np.flatnonzero(~short_only)
+    used = list(rich)
+    right = 0
+    queries = np.flatnonzero(short_only)
+    donor_feats = feats[donors]
+    for i in range(0, len(queries), 512):
+        q = queries[i : i + 512]
+        nn_idx = donors[(feats[q] @ donor_feats.T).argmax(1).numpy()]
+        for a, b in zip(q, nn_idx):
+            used[a] = rich[b]
+            right += prompt_attributes(rich[a]) == prompt_attributes(rich[b])
+    return used, right / max(1, len(queries))
+
+
+# --------------------------------------------------------------------------- checkpoints (safetensors only)
+def save_checkpoint(path: Path, model, ema, opt, step: int, extra: dict) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
+    tensors |= {f"ema.{k}": v.contiguous() for k, v in ema.state_dict().items()}
+    osd = opt.state_dict()
+    for idx, st in osd["state"].items():
+        for k, v in st.items():
+            tensors[f"opt.{idx}.{k}"] = torch.as_tensor(v).contiguous()
+    tmp = path / "state.safetensors.tmp"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, path / "state.safetensors")
+    meta = {"step": step, "param_groups": osd["param_groups"], **extra}
+    (path / "state.json").write_text(json.dumps(meta, indent=1))
+
+
+def load_checkpoint(path: Path, model, ema, opt) -> dict:
+    tensors = load_file(str(path / "state.safetensors"))
+    meta = json.loads((path / "state.json").read_text())
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    state: dict = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, idx, name = k.split(".", 2)
+            state.setdefault(int(idx), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    return meta
+
+
+# --------------------------------------------------------------------------- autoencoder
+def train_autoencoder(cfg: TrainConfig, buckets: dict, run_dir: Path, device) -> VideoAutoencoder:
+    out = run_dir / "vae"
+    if (out / "config.json").exists():
+        return VideoAutoencoder.from_pretrained(out).to(device).eval()
+    torch.manual_seed(cfg.seed)
+    vae = VideoAutoencoder(latent_channels=cfg.latent_channels, channels=cfg.ae_channels).to(device)
+    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.ae_lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.ae_lr, total_steps=cfg.ae_steps, pct_start=0.1)
+    main = buckets[(cfg.height, cfg.width)]["frames"]  # (N, T, H, W, 3)
+    n, t = main.shape[:2]
+    bar = tqdm(range(cfg.ae_steps), desc="autoencoder")
+    for step in bar:
+        rng = np.random.default_rng((cfg.seed, 1, step))
+        idx = rng.integers(0, n, cfg.ae_batch)
+        ti = rng.integers(0, t, cfg.ae_batch)
+        x = from_uint8(main[idx, ti][:, None]).to(device)  # (B, 3, 1, H, W)
+        rec = vae(x)
+        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+    vae.eval()
+    # Normalise the latent to zero mean, unit variance for the diffusion model.
+    with torch.no_grad():
+        rng = np.random.default_rng((cfg.seed, 2))
+        idx = rng.integers(0, n, 256)
+        z = vae.encode_raw(from_uint8(main[idx]).to(device))
+        vae.register_to_config(shift_factor=float(z.mean()), scaling_factor=float(1.0 / z.std()))
+        err = (to_uint8(vae.decode(vae.encode(from_uint8(main[idx[:64]]).to(device)))).astype(np.float32)
+               - main[idx[:64]].astype(np.float32))
+    psnr = float(10 * np.log10(255.0**2 / np.mean(err**2)))
+    vae.save_pretrained(out)
+    (out / "metrics.json").write_text(json.dumps({"psnr_db": psnr, "final_loss": float(loss)}, indent=1))
+    print(f"autoencoder: reconstruction PSNR {psnr:.2f} dB on 64 training clips")
+    return vae
+
+
+@torch.no_grad()
+def encode_buckets(vae: VideoAutoencoder, buckets: dict, device, batch: int = 64) -> None:
+    for key, b in buckets.items():
+        lat = []
+        for i in range(0, len(b["frames"]), batch):
+            lat.append(vae.encode(from_uint8(b["frames"][i : i + batch]).to(device)).half().cpu())
+        b["latents"] = torch.cat(lat)  # (N, c, T, h, w)
+
+
+# --------------------------------------------------------------------------- DiT
+def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: int, process: int = 0):
+    """One training batch; a pure function of (cfg, step, process)."""
+    rng = np.random.default_rng((cfg.seed, 3, step, process))
+    u = rng.random()
+    if u < cfg.aspect_prob and cfg.aspect_sizes:
+        key = cfg.aspect_sizes[rng.integers(len(cfg.aspect_sizes))]
+        frames = cfg.frames
+    else:
+        key = (cfg.height, cfg.width)
+        frames = cfg.frames
+        if u < cfg.aspect_prob + cfg.short_prob and cfg.short_durations:
+            frames = int(cfg.short_durations[rng.integers(len(cfg.short_durations))])
+    b = buckets[key]
+    n = b["latents"].shape[0]
+    idx = rng.integers(0, n, cfg.batch)
+    start = rng.integers(0, cfg.frames - frames + 1)
+    x0 = b["latents"][idx, :, start : start + frames].float()  # (B, c, T, h, w)
+    text = text_table[b["text_index"][idx]]  # (B, 384)
+    drop = rng.random(cfg.batch) < cfg.text_dropout
+    text[torch.from_numpy(drop)] = 0
+    n_obs = np.where(rng.random(cfg.batch) < cfg.no_obs_prob, 0, rng.integers(1, max(2, frames), cfg.batch))
+    n_obs = np.minimum(n_obs, frames - 1)
+    obs_mask = torch.from_numpy(np.arange(frames)[None] < n_obs[:, None]).float()  # (B, T)
+    gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    sigma = logit_normal_sigmas(cfg.batch, gen)
+    noise = torch.randn(x0.shape, generator=gen)
+    return x0, text, obs_mask, sigma, noise
+
+
+def dit_loss(model, x0, text, obs_mask, sigma, noise) -> torch.Tensor:
+    m = obs_mask[:, None, :, None, None]
+    x_t = add_noise(x0, noise, sigma) * (1 - m) + x0 * m  # observed frames stay clean
+    x0_hat = model(x_t, sigma, text_embeds=text, cond_latents=x0, cond_mask=obs_mask)
+    return masked_x0_loss(x0_hat, x0, 1 - obs_mask)
+
+
+@torch.no_grad()
+def ema_update(ema, model, decay: float) -> None:
+    for pe, pm in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(pm.detach(), 1 - decay)
+
+
+def export_model(cfg: TrainConfig, ema, vae, enricher, out_dir: Path, card_extra: dict) -> None:
+    pipe = build_pipeline(ema, vae)
+    pipe.enricher = enricher
+    pipe.defaults = {"frames": cfg.frames, "height": cfg.height, "width": cfg.width}
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    pipe.save_pretrained(tmp)
+    card = out_dir / "README.md"
+    if card.exists():
+        shutil.copy(card, tmp / "README.md")
+    if out_dir.exists():
+        for p in ("results.json",):
+            if (out_dir / p).exists():
+                shutil.copy(out_dir / p, tmp / p)
+    (tmp / "training.json").write_text(json.dumps(card_extra, indent=1))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+
+
+@torch.no_grad()
+def sample_grid(cfg, ema, vae, buckets, text_encoder, path: Path, device) -> None:
+    """A PNG grid: rows = clips (truth, text-only, 4 observed frames), columns = frames."""
+    from PIL import Image
+
+    pipe = build_pipeline(ema, vae)
+    pipe.text_encoder = text_encoder
+    pipe.set_progress_bar_config(disable=True)
+    b = buckets[(cfg.height, cfg.width)]
+    rows = []
+    for j in range(3):
+        i = j * 7
+        truth = b["frames"][i]
+        g = torch.Generator().manual_seed(j)
+        txt = pipe(b["rich"][i], num_frames=cfg.frames, height=cfg.height, width=cfg.width, generator=g,
+                   enrich_prompt=False).frames[0]
+        obs = pipe(b["rich"][i], observed_frames=truth[:4], num_frames=cfg.frames, height=cfg.height,
+                   width=cfg.width, generator=g, enrich_prompt=False).frames[0]
+        rows += [truth, txt, obs]
+    grid = np.concatenate([np.concatenate(list(r), axis=1) for r in rows], axis=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(path)
+
+
+def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max_minutes: float | None = None,
+          max_steps: int | None = None) -> dict:
+    from accelerate import Accelerator
+
+    accelerator = Accelerator()
+    device = accelerator.device
+    t_start = time.time()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    buckets = build_clip_cache(cfg, cache_dir)
+    vae = train_autoencoder(cfg, buckets, run_dir, device)
+    vae.requires_grad_(False)
+    encode_buckets(vae, buckets, device)
+
+    # Re-captioning (main bucket) and text embeddings for every clip.
+    text_encoder = shared_text_encoder()
+    recap_acc = None
+    all_caps: list[str] = []
+    for key, b in buckets.items():
+        short_only = np.random.default_rng((cfg.seed, 4, *key)).random(len(b["rich"])) < cfg.short_caption_fraction
+        caps, acc = recaption(b["latents"], b["rich"], short_only)
+        if key == (cfg.height, cfg.width):
+            recap_acc = acc
+        b["text_index"] = np.arange(len(all_caps), len(all_caps) + len(caps))
+        all_caps.extend(caps)
+    text_table = text_encoder.encode(all_caps)  # (N_all, 384)
+    rich_main = buckets[(cfg.height, cfg.width)]["rich"]
+    enricher = PromptEnricher.build(rich_main[: cfg.enrich_captions], text_encoder)
+
+    torch.manual_seed(cfg.seed)
+    model = SpacetimeDiT(latent_channels=cfg.latent_channels, patch_size_t=cfg.patch_size_t,
+                         patch_size=cfg.patch_size, hidden_size=cfg.hidden_size, depth=cfg.depth,
+                         num_heads=cfg.num_heads, attention_pattern=cfg.attention_pattern)
+    ema = SpacetimeDiT.from_config(model.config)
+    ema.load_state_dict(model.state_dict())
+    ema.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    ckpt = run_dir / "checkpoint"
+    step, compute_s = 0, 0.0
+    if (ckpt / "state.json").exists():
+        meta = load_checkpoint(ckpt, model, ema, opt)
+        step, compute_s = meta["step"], meta.get("compute_s", 0.0)
+        print(f"resumed from {ckpt} at step {step}")
+    model, opt = accelerator.prepare(model, opt)
+    ema.to(device)
+    raw = accelerator.unwrap_model(model)
+    print(f"DiT: {count_parameters(raw) / 1e6:.2f}M parameters; autoencoder "
+          f"{count_parameters(vae) / 1e6:.2f}M; re-captioning attribute accuracy {recap_acc:.3f}")
+
+    def lr_at(s):
+        warm = min(1.0, (s + 1) / cfg.warmup)
+        return cfg.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.dit_steps))))
+
+    log = open(run_dir / "log.jsonl", "a")
+    last_ckpt = time.time()
+    end_step = cfg.dit_steps if max_steps is None else min(cfg.dit_steps, step + max_steps)
+    bar = tqdm(total=end_step, initial=step, desc="DiT", disable=not accelerator.is_main_process)
+    losses = []
+    loop_t = time.time()
+
+    def extra():
+        return {"compute_s": compute_s + time.time() - loop_t, "recaption_attribute_accuracy": recap_acc,
+                "dit_parameters": count_parameters(raw), "vae_parameters": count_parameters(vae),
+                "config": asdict(cfg)}
+
+    while step < end_step:
+        if max_minutes is not None and time.time() - t_start > max_minutes * 60:
+            break
+        x0, text, obs_mask, sigma, noise = (t.to(device) for t in
+                                            make_batch(cfg, buckets, text_table, step, accelerator.process_index))
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        loss = dit_loss(model, x0, text, obs_mask, sigma, noise)
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        ema_update(ema, raw, min(cfg.ema_decay, (1 + step) / (10 + step)))
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        if step % cfg.log_every == 0:
+            rec = {"step": step, "loss": float(np.mean(losses)), "lr": lr_at(step), "time": time.time()}
+            losses = []
+            log.write(json.dumps(rec) + "\n"), log.flush()
+            bar.set_postfix(loss=f"{rec['loss']:.4f}")
+        if accelerator.is_main_process and step % cfg.sample_every == 0:
+            sample_grid(cfg, ema, vae, buckets, text_encoder, run_dir / "samples" / f"step_{step:06d}.png", device)
+        if accelerator.is_main_process and time.time() - last_ckpt > cfg.ckpt_every_s:
+            save_checkpoint(ckpt, raw, ema, opt, step, extra())
+            export_model(cfg, ema, vae, enricher, model_dir, {"step": step, **extra()})
+            last_ckpt = time.time()
+    bar.close()
+    info = {"step": step, **extra()}
+    if accelerator.is_main_process:
+        save_checkpoint(ckpt, raw, ema, opt, step, extra())
+        export_model(cfg, ema, vae, enricher, model_dir, info)
+    return info

@@ -1,0 +1,34 @@
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def text_encoder():
+    from playground.pipeline import shared_text_encoder
+
+    return shared_text_encoder()
+
+
+@pytest.fixture()
+def tiny_pipe(text_encoder):
+    """A random-weight pipeline small enough to sample in a fraction of a second."""
+    from playground.models.autoencoder import VideoAutoencoder
+    from playground.models.dit import SpacetimeDiT_tiny
+    from playground.pipeline import build_pipeline
+
+    torch.manual_seed(0)
+    pipe = build_pipeline(SpacetimeDiT_tiny(), VideoAutoencoder(channels=(8, 16, 16)))
+    # Random adaLN-Zero models are the identity; perturb the zero-initialised layers so outputs depend on inputs.
+    with torch.no_grad():
+        for name, p in pipe.transformer.named_parameters():
+            if "adaLN" in name or "final_layer" in name:
+                p.normal_(0, 0.05)
+    pipe.text_encoder = text_encoder
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

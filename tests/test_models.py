@@ -1,0 +1,109 @@
+"""The autoencoder and the Spacetime DiT, with tiny random weights."""
+
+import numpy as np
+import pytest
+import torch
+
+from playground.models.autoencoder import VideoAutoencoder
+from playground.models.dit import AttentionCapture, SpacetimeDiT, SpacetimeDiT_tiny, sincos_3d
+
+
+def _perturbed(model):
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "adaLN" in name or "final_layer" in name:
+                p.normal_(0, 0.05)
+    return model.eval()
+
+
+@pytest.mark.parametrize("frames,height,width", [(16, 8, 8), (1, 8, 8), (7, 8, 12), (9, 12, 8), (24, 4, 4)])
+def test_dit_output_shape_matches_input_for_any_duration_and_aspect(frames, height, width):
+    torch.manual_seed(0)
+    model = _perturbed(SpacetimeDiT_tiny())
+    x = torch.randn(2, 4, frames, height, width)
+    out = model(x, torch.rand(2), torch.randn(2, 384))
+    assert out.shape == x.shape
+    assert torch.isfinite(out).all()
+
+
+def test_dit_untrained_predicts_zero_because_of_adaln_zero():
+    model = SpacetimeDiT_tiny().eval()
+    out = model(torch.randn(1, 4, 4, 8, 8), torch.rand(1))
+    assert torch.count_nonzero(out) == 0
+
+
+@pytest.mark.parametrize("pattern", ["alternating", "joint"])
+def test_captured_attention_rows_sum_to_one_and_do_not_change_output(pattern):
+    torch.manual_seed(0)
+    model = _perturbed(SpacetimeDiT_tiny(attention_pattern=pattern))
+    x, t, txt = torch.randn(2, 4, 6, 8, 8), torch.rand(2), torch.randn(2, 384)
+    plain = model(x, t, txt)
+    cap = AttentionCapture()
+    traced = model(x, t, txt, capture=cap)
+    torch.testing.assert_close(traced, plain, atol=1e-5, rtol=1e-4)
+    assert set(cap.weights) == set(model.capture_names())
+    for name, w in cap.weights.items():
+        torch.testing.assert_close(w.float().sum(-1), torch.ones(w.shape[:-1]), atol=2e-3, rtol=0)
+    grid = model.token_grid(6, 8, 8)
+    if pattern == "alternating":
+        assert cap.weights["blocks.0.attn"].shape == (grid[0], 2, 64, 64)  # spatial: per frame
+        assert cap.weights["blocks.1.attn"].shape == (64, 2, grid[0], grid[0])  # temporal: per position
+    else:
+        n = grid[0] * 64
+        assert cap.weights["blocks.0.attn"].shape == (2, n, n)
+
+
+def test_capture_keeps_only_requested_layers_and_heads():
+    torch.manual_seed(0)
+    model = _perturbed(SpacetimeDiT_tiny())
+    cap = AttentionCapture(layers={"blocks.1.attn"}, heads=[1], batch_index=1)
+    model(torch.randn(2, 4, 4, 8, 8), torch.rand(2), capture=cap)
+    assert list(cap.weights) == ["blocks.1.attn"]
+    assert cap.weights["blocks.1.attn"].shape[1] == 1
+
+
+def test_positional_code_of_a_short_clip_is_a_prefix_of_a_long_one():
+    d = 48
+    short, long = sincos_3d(d, (3, 4, 4)), sincos_3d(d, (8, 4, 4))
+    torch.testing.assert_close(long[: short.shape[0]], short)
+    assert torch.unique(long, dim=0).shape[0] == long.shape[0]  # every token has its own code
+
+
+def test_dit_save_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = _perturbed(SpacetimeDiT_tiny(patch_size_t=1))
+    model.save_pretrained(tmp_path / "dit")
+    again = SpacetimeDiT.from_pretrained(tmp_path / "dit").eval()
+    assert again.config.patch_size_t == 1
+    x = torch.randn(1, 4, 3, 8, 8)
+    torch.testing.assert_close(again(x, torch.rand(1) * 0 + 0.5), model(x, torch.rand(1) * 0 + 0.5))
+    assert (tmp_path / "dit" / "diffusion_pytorch_model.safetensors").exists()
+
+
+def test_dit_rejects_latents_not_divisible_by_patch():
+    model = SpacetimeDiT_tiny(patch_size=2)
+    with pytest.raises(ValueError, match="multiples of the patch size"):
+        model(torch.randn(1, 4, 2, 6, 5), torch.rand(1))
+
+
+def test_autoencoder_compresses_4x_and_round_trips_shapes(tmp_path):
+    torch.manual_seed(0)
+    vae = VideoAutoencoder(channels=(8, 16, 16)).eval()
+    x = torch.rand(2, 3, 5, 32, 48) * 2 - 1
+    z = vae.encode(x)
+    assert z.shape == (2, 4, 5, 8, 12)
+    assert vae.decode(z).shape == x.shape
+    vae.save_pretrained(tmp_path / "vae")
+    again = VideoAutoencoder.from_pretrained(tmp_path / "vae")
+    torch.testing.assert_close(again.encode(x), z)
+    with pytest.raises(ValueError, match="multiples of 4"):
+        vae.encode(torch.zeros(1, 3, 1, 30, 32))
+
+
+def test_text_encoder_gives_unit_vectors_and_similar_texts_are_closer(text_encoder):
+    e = text_encoder.encode(["a red ball rolls left", "a red ball moves to the left", "the camera orbits a scene", ""])
+    assert e.shape == (4, 384)
+    np.testing.assert_allclose(e[:3].norm(dim=1).numpy(), 1.0, atol=1e-5)
+    assert float(e[0] @ e[1]) > float(e[0] @ e[2])
+    assert torch.count_nonzero(e[3]) == 0
+    torch.testing.assert_close(text_encoder.encode("a red ball rolls left")[0], e[0])  # cached, identical

@@ -1,0 +1,109 @@
+"""WorldSimPipeline: shapes, determinism, conditioning, tracing, validation, save/load."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from playground.enrich import PromptEnricher, prompt_attributes
+from playground.pipeline import TraceConfig, WorldSimPipeline
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("frames,height,width", [(16, 32, 32), (1, 32, 32), (5, 32, 48), (8, 48, 32)])
+def test_output_shapes_for_durations_resolutions_and_aspects(tiny_pipe, frames, height, width):
+    out = tiny_pipe("a red ball", num_frames=frames, height=height, width=width, num_inference_steps=2, generator=_gen())
+    assert out.frames.shape == (1, frames, height, width, 3)
+    assert out.frames.dtype == np.uint8
+
+
+def test_same_seed_same_video_and_other_seed_other_video(tiny_pipe):
+    kw = dict(num_frames=4, num_inference_steps=3)
+    a = tiny_pipe("two balls collide", generator=_gen(5), **kw).frames
+    b = tiny_pipe("two balls collide", generator=_gen(5), **kw).frames
+    c = tiny_pipe("two balls collide", generator=_gen(6), **kw).frames
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_observed_frames_come_back_unchanged(tiny_pipe):
+    obs = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    out = tiny_pipe("", observed_frames=obs, num_frames=6, num_inference_steps=2, generator=_gen())
+    assert np.array_equal(out.frames[0, :3], obs)
+
+
+def test_trace_records_every_step_and_attention_matches_untraced_run(tiny_pipe):
+    kw = dict(num_frames=4, num_inference_steps=3)
+    plain = tiny_pipe("a blue ball", generator=_gen(1), **kw)
+    traced = tiny_pipe("a blue ball", generator=_gen(1), trace=TraceConfig(attention_steps=[0, 2]), **kw)
+    # The readable attention path differs from the fused one only by float rounding.
+    torch.testing.assert_close(traced.latents, plain.latents, atol=1e-4, rtol=1e-4)
+    assert np.abs(plain.frames.astype(int) - traced.frames.astype(int)).max() <= 1
+    tr = traced.trace
+    assert len(tr.latents) == len(tr.x0) == 3
+    assert sorted(tr.attention) == [0, 2]
+    for w in tr.attention[2].values():
+        torch.testing.assert_close(w.float().sum(-1), torch.ones(w.shape[:-1]), atol=2e-3, rtol=0)
+    assert tr.nbytes() == tr.estimated_bytes
+
+
+def test_trace_over_memory_budget_is_refused(tiny_pipe):
+    with pytest.raises(ValueError, match="MiB"):
+        tiny_pipe("x", num_frames=16, num_inference_steps=50,
+                  trace=TraceConfig(attention_steps=list(range(50)), max_bytes=1000))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(num_frames=0), "num_frames"),
+    (dict(height=30), "multiples of 4"),
+    (dict(width=4096), "width"),
+    (dict(guidance_scale=float("nan")), "guidance_scale"),
+    (dict(num_inference_steps=0), "num_inference_steps"),
+    (dict(prompt="x" * 5000), "characters"),
+    (dict(observed_frames=np.zeros((3, 16, 16, 3), np.uint8)), "observed frames are 16x16"),
+    (dict(observed_frames=np.zeros((20, 32, 32, 3), np.uint8), num_frames=16), "do not fit"),
+    (dict(observed_frames=np.zeros((2, 32, 32, 3), np.float32)), "uint8"),
+])
+def test_bad_arguments_get_clear_errors(tiny_pipe, kwargs, match):
+    kwargs = {"prompt": "a ball", "num_inference_steps": 1, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        tiny_pipe(**kwargs)
+
+
+def test_save_load_round_trip_gives_identical_video(tiny_pipe, tmp_path, text_encoder):
+    tiny_pipe.enricher = PromptEnricher.build(["A red ball rolls to the left.", "Two blue balls fall."], text_encoder)
+    tiny_pipe.save_pretrained(tmp_path / "m")
+    again = WorldSimPipeline.from_pretrained(tmp_path / "m", text_encoder=text_encoder)
+    again.set_progress_bar_config(disable=True)
+    kw = dict(num_frames=4, num_inference_steps=2)
+    assert np.array_equal(tiny_pipe("red", generator=_gen(), **kw).frames, again("red", generator=_gen(), **kw).frames)
+    assert (tmp_path / "m" / "model_index.json").exists()
+
+
+def test_extend_continues_past_the_window(tiny_pipe):
+    start = np.random.default_rng(1).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    video = tiny_pipe.extend(start, extra_frames=9, context_frames=2, window=4, num_inference_steps=1, generator=_gen())
+    assert video.shape == (13, 32, 32, 3)
+    assert np.array_equal(video[:4], start)
+
+
+def test_callback_sees_every_step(tiny_pipe):
+    seen = []
+    tiny_pipe("", num_frames=2, num_inference_steps=4, generator=_gen(), callback_on_step_end=lambda d: seen.append(d["step"]))
+    assert seen == [0, 1, 2, 3]
+
+
+def test_enrichment_keeps_the_attributes_the_prompt_names(text_encoder):
+    caps = ["One ball on a checkered floor: red. The red ball rolls to the left. The camera is still.",
+            "Two balls on a checkered floor: blue and green. The blue ball falls and bounces on the floor.",
+            "One ball on a checkered floor: blue. The blue ball passes behind the brown wall."]
+    enr = PromptEnricher.build(caps, text_encoder)
+    e = enr.enrich("a blue ball hidden behind a wall", text_encoder)
+    assert e.text == caps[2] and e.source == "nearest training caption"
+    assert enr.enrich("   ", text_encoder).text == ""
+    assert prompt_attributes("two green balls falling")["count"] == 2
+    assert math.isfinite(e.similarity)
