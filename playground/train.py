@@ -40,18 +40,18 @@ class TrainConfig:
     frames: int = 16
     height: int = 32
     width: int = 32
-    clips: int = 16000
+    clips: int = 12000
     aspect_sizes: tuple[tuple[int, int], ...] = ((32, 48), (48, 32))
-    aspect_clips: int = 1500
+    aspect_clips: int = 1200
     aspect_prob: float = 0.1
     short_durations: tuple[int, ...] = (1, 8)  # frames; drawn with short_prob, cut from main clips
     short_prob: float = 0.1
     short_caption_fraction: float = 0.3  # re-captioning: these clips only carry the vague caption
     # autoencoder
-    ae_channels: tuple[int, ...] = (32, 64, 64)
+    ae_channels: tuple[int, ...] = (16, 32, 48)
     latent_channels: int = 4
-    ae_steps: int = 2500
-    ae_batch: int = 64
+    ae_steps: int = 2000
+    ae_batch: int = 32
     ae_lr: float = 2e-3
     # DiT
     hidden_size: int = 128
@@ -201,7 +201,7 @@ def train_autoencoder(cfg: TrainConfig, buckets: dict, run_dir: Path, device) ->
                - main[idx[:64]].astype(np.float32))
     psnr = float(10 * np.log10(255.0**2 / np.mean(err**2)))
     vae.save_pretrained(out)
-    (out / "metrics.json").write_text(json.dumps({"psnr_db": psnr, "final_loss": float(loss)}, indent=1))
+    (out / "metrics.json").write_text(json.dumps({"psnr_db": psnr, "final_loss": loss.item()}, indent=1))
     print(f"autoencoder: reconstruction PSNR {psnr:.2f} dB on 64 training clips")
     return vae
 

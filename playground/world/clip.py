@@ -1,0 +1,78 @@
+"""The high-level API the training loop, probes and app use: a Clip is a scene, its frames, its ground truth
+and its captions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .camera import camera_path, intrinsics
+from .captions import rich_caption, short_caption
+from .families import sample_scene
+from .groundtruth import GroundTruth, ground_truth
+from .physics import simulate
+from .render import check_size, render
+from .scene import Scene
+
+MAX_BATCH = 100_000
+
+
+@dataclass
+class Clip:
+    """One rendered clip: frames (T, H, W, 3) uint8, ground truth, a rich and a short caption."""
+
+    scene: Scene
+    frames: np.ndarray
+    gt: GroundTruth
+    caption: str
+    short_caption: str
+
+    def to_json_dict(self) -> dict:
+        """Scene, captions and ground truth (without depth maps) as plain JSON."""
+        return {"scene": self.scene.to_dict(), "caption": self.caption, "short_caption": self.short_caption,
+                "height": int(self.frames.shape[1]), "width": int(self.frames.shape[2]),
+                "ground_truth": self.gt.to_json_dict()}
+
+
+def make_clip(scene: Scene, height: int = 32, width: int = 32, ss: int = 2) -> Clip:
+    """Simulate and render `scene` at height x width (ss x ss supersampling) with full ground truth."""
+    scene.validate()
+    check_size(height, width, ss)
+    traj = simulate(scene)
+    K = intrinsics(scene.camera.fov_deg, height, width)
+    Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
+    out = render(scene, traj.positions, K, Rt, height, width, ss, with_ids=True)
+    radii = np.array([b.radius for b in scene.balls])
+    gt = ground_truth(radii, traj.positions, traj.velocities, traj.events, out, K, Rt, height, width, ss)
+    return Clip(scene, out.frames, gt, rich_caption(scene, traj), short_caption(scene))
+
+
+def sample_clip(family: str = "mixed", split: str = "train", seed: int = 0, n_frames: int = 16,
+                height: int = 32, width: int = 32) -> Clip:
+    """Sample a scene of `family`/`split` with `seed` and render it (same arguments -> identical clip)."""
+    check_size(height, width, 2)
+    return make_clip(sample_scene(family, split, np.random.default_rng(seed), n_frames), height, width)
+
+
+def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "train", n_frames: int = 16,
+                        height: int = 32, width: int = 32) -> tuple[np.ndarray, list[str], list[str]]:
+    """n clips' frames (n, T, H, W, 3) uint8 with their rich and short captions; deterministic for `seed`.
+
+    The fast path for building training caches: no ground truth, no id buffers. Clip i uses its own child seed
+    (SeedSequence(seed).spawn), so a batch of n is a prefix of a batch of n + 1 with the same seed.
+    """
+    if not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_BATCH:
+        raise ValueError(f"n must be an integer in [1, {MAX_BATCH}], got {n!r}")
+    check_size(height, width, 2)
+    frames = np.empty((n, n_frames, height, width, 3), dtype=np.uint8)
+    rich, short = [], []
+    for i, child in enumerate(np.random.SeedSequence(seed).spawn(n)):
+        scene = sample_scene(family, split, np.random.default_rng(child), n_frames)
+        traj = simulate(scene)
+        K = intrinsics(scene.camera.fov_deg, height, width)
+        Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
+        frames[i] = render(scene, traj.positions, K, Rt, height, width, 2).frames
+        rich.append(rich_caption(scene, traj))
+        short.append(short_caption(scene))
+    return frames, rich, short

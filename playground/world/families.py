@@ -1,0 +1,265 @@
+"""Named scene families, their parameter ranges (in-distribution "train" and out-of-distribution "heldout",
+never overlapping), and a sampler that always returns a valid scene.
+
+Units: world units (the arena is 2 x 2) and seconds; frames are dt = 0.1 s apart. At 32 x 32 pixels one world
+unit is about 10-17 px, so the training speeds (0.4-1.2 u/s) move a ball about 0.5-2 px per frame.
+Collision and occlusion scenes are built backwards from the event (where and when it happens), then checked by
+simulating (and, for occlusion, rendering a small id buffer); rejected draws are redrawn from the same rng.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .camera import camera_path, intrinsics, sphere_ellipse
+from .groundtruth import HIDDEN, visible_fraction
+from .physics import simulate
+from .render import render
+from .scene import OCCLUDER_PALETTE, PALETTE, Ball, CameraSpec, Occluder, Scene
+
+FAMILIES = ("inertia", "gravity", "collision", "occlusion", "camera", "mixed")
+SPLITS = ("train", "heldout")
+DT = 0.1
+MIN_EVENT_FRAMES = 8  # shorter clips cannot hold a designed event; the event requirement is waived for them
+MAX_TRIES = 200
+
+_R_TRAIN = ((0.14, 0.22),)
+_R_HELDOUT = ((0.08, 0.12), (0.25, 0.30))
+# family -> split -> parameter -> intervals. Held-out intervals never overlap training ones (tests check it).
+RANGES: dict[str, dict[str, dict[str, tuple[tuple[float, float], ...]]]] = {
+    "inertia": {
+        "train": {"speed": ((0.4, 1.2),), "radius": _R_TRAIN},
+        "heldout": {"speed": ((1.5, 2.2),), "radius": _R_HELDOUT},
+    },
+    "gravity": {
+        "train": {"g": ((2.0, 4.0),), "drop_height": ((0.5, 0.9),), "speed": ((0.0, 0.4),), "radius": _R_TRAIN},
+        "heldout": {"g": ((5.0, 7.0),), "drop_height": ((1.0, 1.2),), "speed": ((0.5, 0.8),), "radius": _R_HELDOUT},
+    },
+    "collision": {
+        "train": {"speed": ((0.4, 1.0),), "radius": _R_TRAIN},
+        "heldout": {"speed": ((1.2, 1.8),), "radius": _R_HELDOUT},
+    },
+    "occlusion": {
+        "train": {"speed": ((0.6, 1.2),), "radius": _R_TRAIN},
+        "heldout": {"speed": ((1.4, 2.0),), "radius": _R_HELDOUT},
+    },
+    "camera": {
+        "train": {"yaw_speed": ((0.15, 0.35),), "pan_speed": ((0.15, 0.35),), "speed": ((0.0, 0.4),),
+                  "radius": _R_TRAIN},
+        "heldout": {"yaw_speed": ((0.45, 0.7),), "pan_speed": ((0.45, 0.7),), "speed": ((0.5, 0.8),),
+                    "radius": _R_HELDOUT},
+    },
+}
+# Parameters shared by both splits: ball counts (kept in distribution so count probes stay meaningful) and when
+# the designed event happens, as a fraction of the clip.
+SHARED: dict[str, dict[str, tuple[float, float]]] = {
+    "inertia": {"count": (1, 3)},
+    "gravity": {"count": (1, 2)},
+    "collision": {"count": (2, 2), "event_time": (0.3, 0.6)},
+    "occlusion": {"count": (1, 2), "event_time": (0.4, 0.55)},
+    "camera": {"count": (1, 3)},
+}
+
+
+def describe_ranges(family: str | None = None) -> str:
+    """Printable table of the parameter ranges (for the app and the CLI)."""
+    lines = []
+    for fam in [family] if family else list(RANGES):
+        lines.append(f"{fam}: " + ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SHARED[fam].items()))
+        for split in SPLITS:
+            body = "; ".join(f"{k} " + " or ".join(f"{lo:g}-{hi:g}" for lo, hi in iv)
+                             for k, iv in RANGES[fam][split].items())
+            lines.append(f"  {split:8s} {body}")
+    return "\n".join(lines)
+
+
+def sample_scene(family: str = "mixed", split: str = "train", rng: np.random.Generator | int = 0,
+                 n_frames: int = 16) -> Scene:
+    """Draw a valid scene of `family` with parameters from `split`'s ranges; deterministic for the rng state."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if not isinstance(n_frames, (int, np.integer)) or not 1 <= n_frames <= 512:
+        raise ValueError(f"n_frames must be an integer in [1, 512], got {n_frames!r}")
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    fam = family if family != "mixed" else FAMILIES[int(rng.integers(len(FAMILIES) - 1))]
+    build = _BUILDERS[fam]
+    for _ in range(MAX_TRIES):
+        scene = build(rng, RANGES[fam][split], SHARED[fam], int(n_frames))
+        if scene is not None:
+            scene.seed = int(rng.integers(2**31))
+            scene.metadata = {"family": fam, "split": split}
+            return scene
+    raise RuntimeError(f"could not sample a {fam} scene in {MAX_TRIES} tries")  # a bug in the ranges, not input
+
+
+# ---------------------------------------------------------------------------- helpers
+def _uniform(rng: np.random.Generator, intervals) -> float:
+    """Uniform over a union of intervals (each picked in proportion to its length)."""
+    lens = np.array([hi - lo for lo, hi in intervals], dtype=float)
+    k = int(rng.choice(len(intervals), p=lens / lens.sum())) if len(intervals) > 1 else 0
+    lo, hi = intervals[k]
+    return float(rng.uniform(lo, hi))
+
+
+def _count(rng, shared) -> int:
+    lo, hi = shared["count"]
+    return int(rng.integers(lo, hi + 1))
+
+
+def _colors(rng, n) -> list[str]:
+    return [str(c) for c in rng.choice(list(PALETTE), size=n, replace=False)]
+
+
+def _ground_velocity(rng, speed) -> tuple[float, float, float]:
+    a = rng.uniform(0, 2 * np.pi)
+    return (speed * np.cos(a), 0.0, speed * np.sin(a))
+
+
+def _valid(scene: Scene) -> Scene | None:
+    try:
+        return scene.validate()
+    except ValueError:
+        return None
+
+
+def _scatter(rng, radii, gravity_heights=None, extent=0.7) -> list[tuple[float, float, float]] | None:
+    """Non-overlapping positions inside [-extent, extent]^2 (rejection); y = radius or the given heights."""
+    pos = []
+    for k, r in enumerate(radii):
+        for _ in range(50):
+            x, z = rng.uniform(-extent, extent, size=2)
+            y = r if gravity_heights is None else gravity_heights[k]
+            p = (float(x), float(y), float(z))
+            if all(math.dist(p, q) > r + radii[i] + 0.05 for i, q in enumerate(pos)):
+                pos.append(p)
+                break
+        else:
+            return None
+    return pos
+
+
+# ---------------------------------------------------------------------------- families
+def _inertia(rng, rng_split, shared, n_frames) -> Scene | None:
+    n = _count(rng, shared)
+    radii = [_uniform(rng, rng_split["radius"]) for _ in range(n)]
+    pos = _scatter(rng, radii)
+    if pos is None:
+        return None
+    balls = [Ball(c, r, p, _ground_velocity(rng, _uniform(rng, rng_split["speed"])))
+             for c, r, p in zip(_colors(rng, n), radii, pos)]
+    scene = _valid(Scene(balls, gravity=False, n_frames=n_frames, dt=DT))
+    if scene is None:
+        return None
+    walls = sum(e.kind == "wall" for e in simulate(scene).events)
+    return scene if walls <= 2 * n else None  # "few wall bounces"
+
+
+def _gravity(rng, rng_split, shared, n_frames) -> Scene | None:
+    n = _count(rng, shared)
+    radii = [_uniform(rng, rng_split["radius"]) for _ in range(n)]
+    heights = [r + _uniform(rng, rng_split["drop_height"]) for r in radii]
+    pos = _scatter(rng, radii, heights, extent=0.6)
+    if pos is None:
+        return None
+    balls = [Ball(c, r, p, _ground_velocity(rng, _uniform(rng, rng_split["speed"])))
+             for c, r, p in zip(_colors(rng, n), radii, pos)]
+    scene = _valid(Scene(balls, gravity=True, g=_uniform(rng, rng_split["g"]), n_frames=n_frames, dt=DT))
+    if scene is None or n_frames < MIN_EVENT_FRAMES:
+        return scene
+    return scene if any(e.kind == "floor" for e in simulate(scene).events) else None
+
+
+def _collision(rng, rng_split, shared, n_frames) -> Scene | None:
+    """Two balls that touch at point P at time tc: place them there, then run their velocities backwards."""
+    duration = max(n_frames - 1, MIN_EVENT_FRAMES) * DT
+    tc = rng.uniform(*shared["event_time"]) * duration
+    r1, r2 = (_uniform(rng, rng_split["radius"]) for _ in range(2))
+    P = np.array([rng.uniform(-0.35, 0.35), 0.0, rng.uniform(-0.35, 0.35)])
+    a = rng.uniform(0, 2 * np.pi)
+    nrm = np.array([np.cos(a), 0.0, np.sin(a)])  # from ball 1 to ball 2 at contact
+
+    def heading(base, spread):
+        b = np.arctan2(base[2], base[0]) + rng.uniform(-spread, spread)
+        return np.array([np.cos(b), 0.0, np.sin(b)])
+
+    v1 = _uniform(rng, rng_split["speed"]) * heading(nrm, 0.5)
+    v2 = _uniform(rng, rng_split["speed"]) * heading(-nrm, 0.5)
+    p1 = P - nrm * r1 - v1 * tc + [0, r1, 0]
+    p2 = P + nrm * r2 - v2 * tc + [0, r2, 0]
+    c1, c2 = _colors(rng, 2)
+    scene = _valid(Scene([Ball(c1, r1, tuple(p1), tuple(v1)), Ball(c2, r2, tuple(p2), tuple(v2))],
+                         gravity=False, n_frames=n_frames, dt=DT))
+    if scene is None or n_frames < MIN_EVENT_FRAMES:
+        return scene
+    hit = [e for e in simulate(scene).events if e.kind == "collision"]
+    return scene if hit and 1 <= hit[0].time <= n_frames - 2 else None
+
+
+def _occlusion(rng, rng_split, shared, n_frames) -> Scene | None:
+    """A ball crosses behind a wall at time tc; the wall is sized (from the camera's sight line) to hide it."""
+    duration = max(n_frames - 1, MIN_EVENT_FRAMES) * DT
+    tc = rng.uniform(*shared["event_time"]) * duration
+    r = _uniform(rng, rng_split["radius"])
+    speed = _uniform(rng, rng_split["speed"])
+    cam = CameraSpec()
+    xw, zw, thick = rng.uniform(-0.25, 0.25), rng.uniform(0.0, 0.3), 0.06
+    zb = zw - rng.uniform(0.35, 0.55)
+    ang = rng.uniform(-0.25, 0.25) + (np.pi if rng.random() < 0.5 else 0.0)
+    v = speed * np.array([np.cos(ang), 0.0, np.sin(ang)])
+    p0 = np.array([xw, r, zb]) - v * tc
+    # sight line from the eye over the ball's top (with margin) at the wall's front face
+    eye_y, eye_z, z_front = cam.height, cam.look_at[2] + cam.distance, zw + thick / 2
+    top = 2.3 * r
+    height = eye_y - (eye_y - top) * (eye_z - z_front) / (eye_z - zb)
+    height = 1.1 * height + 0.02
+    width = float(np.clip(2.6 * r + 0.2 * speed * duration, 0.3, 1.0))
+    wall = Occluder((float(xw), height / 2, float(zw)), (width, height, thick), str(rng.choice(list(OCCLUDER_PALETTE))))
+    colors = _colors(rng, _count(rng, shared))
+    balls = [Ball(colors[0], r, tuple(p0), tuple(v))]
+    if len(colors) > 1:  # a bystander in front of the wall
+        r2 = _uniform(rng, rng_split["radius"])
+        p2 = (rng.uniform(-0.6, 0.6), r2, rng.uniform(min(z_front + 0.1 + r2, 0.95 - r2), 0.95 - r2))
+        balls.append(Ball(colors[1], r2, p2, _ground_velocity(rng, 0.5 * _uniform(rng, rng_split["speed"]))))
+    scene = _valid(Scene(balls, gravity=False, occluders=[wall], camera=cam, n_frames=n_frames, dt=DT))
+    if scene is None or n_frames < MIN_EVENT_FRAMES:
+        return scene
+    vis = occlusion_visibility(scene)[:, 0]
+    hidden = np.flatnonzero(vis < HIDDEN)
+    if not (vis[0] > 0.5 and len(hidden) and 1 <= hidden[0] and (vis[hidden[0]:] > 0.5).any()):
+        return None
+    return scene
+
+
+def _camera(rng, rng_split, shared, n_frames) -> Scene | None:
+    n = _count(rng, shared)
+    radii = [_uniform(rng, rng_split["radius"]) for _ in range(n)]
+    pos = _scatter(rng, radii, extent=0.6)
+    if pos is None:
+        return None
+    balls = [Ball(c, r, p, _ground_velocity(rng, _uniform(rng, rng_split["speed"])))
+             for c, r, p in zip(_colors(rng, n), radii, pos)]
+    sign = 1.0 if rng.random() < 0.5 else -1.0
+    if rng.random() < 0.5:
+        cam = CameraSpec("orbit", yaw0=float(rng.uniform(-0.5, 0.5)), yaw_speed=sign * _uniform(rng, rng_split["yaw_speed"]))
+    else:
+        cam = CameraSpec("pan", pan_speed=sign * _uniform(rng, rng_split["pan_speed"]))
+    return _valid(Scene(balls, gravity=False, camera=cam, n_frames=n_frames, dt=DT))
+
+
+def occlusion_visibility(scene: Scene, size: int = 32) -> np.ndarray:
+    """Visible fraction (T, N) from a cheap id-buffer render (size x size, no supersampling)."""
+    traj = simulate(scene)
+    K = intrinsics(scene.camera.fov_deg, size, size)
+    Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
+    radii = np.array([b.radius for b in scene.balls])
+    out = render(scene, traj.positions, K, Rt, size, size, ss=1, with_ids=True)
+    centers, area, half = sphere_ellipse(traj.positions, radii, K, Rt)
+    return visible_fraction(out, area, half, centers, size, size, 1)
+
+
+_BUILDERS = {"inertia": _inertia, "gravity": _gravity, "collision": _collision, "occlusion": _occlusion,
+             "camera": _camera}
