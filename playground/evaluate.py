@@ -1,0 +1,158 @@
+"""The model card's headline scores: does the model keep the objects, and does it move them right?
+
+    python -m playground.evaluate [--model DIR] [--trials 24] [--observed 4] [--json out.json]
+
+For held-out seeds of the `mixed` family (plain integer seeds from 2e9 up; training clips come from spawned
+SeedSequence children, a disjoint stream), in-distribution and held-out parameter ranges separately: the true simulator renders the clip,
+the first `observed` frames are given, and each row predicts the rest:
+  truth          the true frames (the parser's noise floor)
+  model          the pipeline's rollout
+  copy_last      the last observed frame, repeated
+  const_velocity the parsed objects of the observed frames moved on at their last velocity (tracks only)
+Metrics, over predicted frames only, parsed by `playground.probes.parser`:
+  objects_kept   share of frames whose parsed colour multiset (which colours, how many blobs of each) equals
+                 the one parsed from the true frame (const_velocity: n/a, it has no frames)
+  velocity_err   mean |v_pred - v_true| in px/frame, v from consecutive centroids, v_true from the projected
+                 ground truth, over balls fully visible (visible fraction > 0.9) in both frames; a ball the
+                 row lost in a frame counts as its true speed (it did not move it)
+  position_err   mean centroid distance (px) to the projected ground truth over the same balls; a lost ball
+                 counts as the image diagonal / 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .probes.parser import color_track, parse_video
+from .world import sample_clip
+
+EVAL_SEED_BASE = 2_000_000_000
+
+
+def _colour_multiset(dets) -> Counter:
+    return Counter(d.color for d in dets)
+
+
+def _track_errors(centroids_pred: np.ndarray, gt_c: np.ndarray, gt_vis: np.ndarray, k: int, lost_pos: float):
+    """Velocity and position errors of one ball over predicted frames k..T-1 (pred NaN = lost)."""
+    v_err, p_err = [], []
+    for t in range(max(k, 1), len(gt_c)):
+        if gt_vis[t] < 0.9 or gt_vis[t - 1] < 0.9:
+            continue
+        v_true = gt_c[t] - gt_c[t - 1]
+        if np.isfinite(centroids_pred[t]).all() and np.isfinite(centroids_pred[t - 1]).all():
+            v_err.append(float(np.linalg.norm(centroids_pred[t] - centroids_pred[t - 1] - v_true)))
+        else:
+            v_err.append(float(np.linalg.norm(v_true)))
+        if np.isfinite(centroids_pred[t]).all():
+            p_err.append(float(np.linalg.norm(centroids_pred[t] - gt_c[t])))
+        else:
+            p_err.append(lost_pos)
+    return v_err, p_err
+
+
+def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldout"), steps: int = 20,
+             guidance: float = 2.0, seed: int = 0, progress: bool = True) -> dict:
+    """Scores per split and row (see the module docstring)."""
+    T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
+    lost_pos = float(np.hypot(H, W) / 4)
+    result: dict = {"trials": trials, "observed": observed, "frames": T, "height": H, "width": W, "steps": steps,
+                    "guidance": guidance, "splits": {}}
+    for split in splits:
+        rows = {r: {"kept": [], "v": [], "p": []} for r in ("truth", "model", "copy_last", "const_velocity")}
+        for i in tqdm(range(trials), desc=f"evaluate {split}", disable=not progress):
+            clip = sample_clip("mixed", split, seed=EVAL_SEED_BASE + seed * 10_000 + i, n_frames=T, height=H, width=W)
+            gen = torch.Generator().manual_seed(seed * 10_000 + i)
+            out = pipe(clip.caption, observed_frames=clip.frames[:observed], num_frames=T, height=H, width=W,
+                       num_inference_steps=steps, guidance_scale=guidance, generator=gen, enrich_prompt=False)
+            videos = {
+                "truth": clip.frames,
+                "model": out.frames[0],
+                "copy_last": np.concatenate([clip.frames[:observed],
+                                             np.repeat(clip.frames[observed - 1:observed], T - observed, 0)]),
+            }
+            parsed = {name: parse_video(v) for name, v in videos.items()}
+            for name in videos:
+                for t in range(observed, T):
+                    rows[name]["kept"].append(_colour_multiset(parsed[name][t]) == _colour_multiset(parsed["truth"][t]))
+            for b, ball in enumerate(clip.scene.balls):
+                gt_c, gt_vis = clip.gt.centroids[:, b], clip.gt.visible[:, b]
+                for name in videos:
+                    tr = color_track(parsed[name], ball.color)
+                    v, p = _track_errors(tr.centroids, gt_c, gt_vis, observed, lost_pos)
+                    rows[name]["v"] += v
+                    rows[name]["p"] += p
+                # constant velocity from the parsed observed frames
+                obs_tr = color_track(parsed["truth"][:observed], ball.color).centroids
+                seen = np.flatnonzero(np.isfinite(obs_tr[:, 0]))
+                cv = np.full((T, 2), np.nan)
+                if len(seen) >= 2:
+                    a, b2 = seen[-2], seen[-1]
+                    vel = (obs_tr[b2] - obs_tr[a]) / (b2 - a)
+                    cv[:observed] = obs_tr
+                    for t in range(observed, T):
+                        cv[t] = obs_tr[b2] + vel * (t - b2)
+                elif len(seen) == 1:
+                    cv[:] = obs_tr[seen[-1]]
+                v, p = _track_errors(cv, gt_c, gt_vis, observed, lost_pos)
+                rows["const_velocity"]["v"] += v
+                rows["const_velocity"]["p"] += p
+        result["splits"][split] = {
+            name: {
+                "objects_kept": float(np.mean(r["kept"])) if r["kept"] else None,
+                "velocity_err_px": float(np.mean(r["v"])) if r["v"] else None,
+                "position_err_px": float(np.mean(r["p"])) if r["p"] else None,
+                "n_frames": len(r["kept"]),
+                "n_ball_frames": len(r["v"]),
+            }
+            for name, r in rows.items()
+        }
+    return result
+
+
+def to_markdown(result: dict) -> str:
+    lines = [f"Held-out seeds, `mixed` family, {result['trials']} clips per split, {result['observed']} of "
+             f"{result['frames']} frames observed at {result['height']}x{result['width']}, {result['steps']} steps, "
+             f"guidance {result['guidance']}.", ""]
+    lines.append("| split | row | objects kept (frames) | velocity error (px/frame) | position error (px) |")
+    lines.append("| --- | --- | --- | --- | --- |")
+    fmt = lambda v, pct=False: "n/a" if v is None else (f"{100 * v:.1f}%" if pct else f"{v:.2f}")  # noqa: E731
+    for split, rows in result["splits"].items():
+        name = "in-distribution" if split == "train" else "held-out"
+        for row, m in rows.items():
+            lines.append(f"| {name} | {row} | {fmt(m['objects_kept'], True)} | {fmt(m['velocity_err_px'])} | "
+                         f"{fmt(m['position_err_px'])} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    from .pipeline import WorldSimPipeline
+
+    ap = argparse.ArgumentParser(prog="python -m playground.evaluate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(Path(__file__).resolve().parent.parent / "models" / "worldsim-s"))
+    ap.add_argument("--trials", type=int, default=24)
+    ap.add_argument("--observed", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--guidance", type=float, default=2.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+    pipe = WorldSimPipeline.from_pretrained(args.model)
+    pipe.set_progress_bar_config(disable=True)
+    res = evaluate(pipe, trials=args.trials, observed=args.observed, steps=args.steps, guidance=args.guidance,
+                   seed=args.seed)
+    print(to_markdown(res))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
