@@ -1,4 +1,4 @@
-"""Command line: `python -m playground {world,generate,train} ...`."""
+"""Command line: `python -m playground {world,generate,probe,train} ...`."""
 
 from __future__ import annotations
 
@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_world_parser(sub)
     except ImportError:
         pass
+    from .cli_probe import add_probe_parser
+
+    add_probe_parser(sub)
 
     g = sub.add_parser("generate", help="sample a video from the world model")
     g.add_argument("--prompt", default="", help="text prompt (short prompts are enriched)")

@@ -5,7 +5,8 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# One thread: tests stay deterministic and cheap, and never fight a training job for the two cores.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,7 @@ RANGES: dict[str, dict[str, dict[str, tuple[tuple[float, float], ...]]]] = {
     },
     "gravity": {
         "train": {"g": ((2.0, 4.0),), "drop_height": ((0.5, 0.9),), "speed": ((0.0, 0.4),), "radius": _R_TRAIN},
-        "heldout": {"g": ((5.0, 7.0),), "drop_height": ((1.0, 1.2),), "speed": ((0.5, 0.8),), "radius": _R_HELDOUT},
+        "heldout": {"g": ((5.0, 7.0),), "drop_height": ((0.3, 0.45),), "speed": ((0.5, 0.8),), "radius": _R_HELDOUT},
     },
     "collision": {
         "train": {"speed": ((0.4, 1.0),), "radius": _R_TRAIN},
