@@ -66,6 +66,10 @@ def cmd_generate(args) -> None:
 def cmd_train(args) -> None:
     from .train import CONFIGS, train
 
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = CONFIGS[args.config]
     run_dir = Path(args.run_dir or REPO / "runs" / cfg.name)
     model_dir = Path(args.model_dir or REPO / "models" / cfg.name)
@@ -108,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--config", choices=sorted(CONFIGS), default="default")
     t.add_argument("--minutes", type=float, default=None, help="stop (and checkpoint) after this long")
     t.add_argument("--steps", type=int, default=None, help="stop after this many more DiT steps")
+    t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     t.add_argument("--run-dir", help="checkpoints, logs and samples (default runs/<name>)")
     t.add_argument("--model-dir", help="where the model folder is written (default models/<name>)")
     t.add_argument("--cache-dir", help="simulator clip cache (default cache/)")

@@ -19,10 +19,11 @@ from safetensors.torch import load_file, save_file
 COLOURS = ("red", "green", "blue", "yellow", "magenta", "cyan", "orange", "white")
 NUMBERS = {"one": 1, "a": 1, "single": 1, "two": 2, "pair": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 ATTRIBUTE_WORDS = {
-    "gravity": ("fall", "falls", "falling", "drop", "drops", "bounce", "bounces", "bouncing", "gravity"),
-    "occluder": ("behind", "wall", "box", "hidden", "hides", "occluder", "occluded", "disappears"),
-    "camera": ("orbit", "orbits", "pan", "pans", "panning", "camera moves", "moving camera", "circles"),
-    "collision": ("collide", "collides", "collision", "hit", "hits", "crash", "crashes"),
+    # "wall" and "bounce" are left out on purpose: balls also bounce off the arena's walls in every family.
+    "gravity": ("fall", "falls", "falling", "fell", "drop", "drops", "dropped", "gravity", "on the floor"),
+    "occluder": ("behind", "hidden", "hides", "occluder", "occluded", "occlusion", "box", "disappears"),
+    "camera": ("orbit", "orbits", "orbiting", "pan", "pans", "panning", "camera moves", "moving camera", "circles"),
+    "collision": ("collide", "collides", "colliding", "collision", "hit", "hits", "crash", "crashes"),
 }
 
 

