@@ -1,0 +1,34 @@
+"""Serve the worldsim-playground app: `python app.py [--model DIR] [--host 127.0.0.1] [--port 7860]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", default="models/worldsim-s", help="model folder (diffusers layout)")
+    ap.add_argument("--host", default="127.0.0.1", help="interface to bind (default: local only)")
+    ap.add_argument("--port", type=int, default=7860)
+    ap.add_argument("--concurrency", type=int, default=2, help="model runs at once (shared by all users)")
+    args = ap.parse_args(argv)
+
+    from playground.ui.app import build_demo, launch_kwargs
+    from playground.ui.session import AppContext
+
+    try:
+        ctx = AppContext.load(args.model, concurrency_limit=args.concurrency)
+    except FileNotFoundError as e:
+        sys.exit(str(e))
+    demo = build_demo(ctx)
+    demo.launch(server_name=args.host, server_port=args.port, allowed_paths=[str(ctx.out_dir)],
+                max_file_size="20mb", show_error=True, **launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()

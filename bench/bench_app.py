@@ -1,0 +1,86 @@
+"""Time the app through its API: click -> first live preview, and click -> finished video.
+
+    python bench/bench_app.py [--model models/worldsim-s] [--repeats 5] [--steps 20] [--url http://127.0.0.1:7860/]
+
+Uses the shipped model when it exists, otherwise a tiny random model (numbers then say little). Starts the app in
+this process unless --url points at a running one. Run it on an idle machine: timings taken while something else
+uses the cores mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(ROOT / "models" / "worldsim-s"))
+    ap.add_argument("--url", default=None, help="a running app (default: start one here)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--frames", type=int, default=16)
+    args = ap.parse_args()
+
+    import torch
+    from gradio_client import Client
+
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    demo = None
+    url = args.url
+    if url is None:
+        from test_app_api import build_tiny_model_dir, serve
+
+        model = args.model
+        if not (Path(model) / "model_index.json").is_file():
+            from playground.pipeline import shared_text_encoder
+
+            model = build_tiny_model_dir(tempfile.mkdtemp(prefix="bench-tiny-"), shared_text_encoder())
+            print(f"no model at {args.model}: timing a tiny random model instead")
+        demo, url, _ = serve(model)
+        print(f"model: {model}")
+    client = Client(url, verbose=False)
+    gen = dict(prompt="a red ball rolls to the right", source="none", upload=None, family="inertia", split="train",
+               scene_seed=0, k=4, frames=args.frames, resolution="32x32", steps=args.steps, guidance=2.0, seed=0)
+    client.predict(*gen.values(), api_name="/generate")  # warm-up: text encoder, first-call costs
+
+    first, total, direct = [], [], []
+    for i in range(args.repeats):
+        gen["seed"] = i
+        t0 = time.perf_counter()
+        job = client.submit(*gen.values(), api_name="/generate")
+        t_first = None
+        while not job.done():
+            if t_first is None and job.outputs():  # the first streamed preview has arrived
+                t_first = time.perf_counter() - t0
+            time.sleep(0.005)
+        job.result()
+        total.append(time.perf_counter() - t0)
+        first.append(t_first if t_first is not None else total[-1])
+        t0 = time.perf_counter()
+        client.predict("a red ball rolls to the right", args.frames, 32, 32, args.steps, 2.0, i,
+                       api_name="/generate_video")
+        direct.append(time.perf_counter() - t0)
+
+    med = statistics.median
+    print(f"{args.frames} frames 32x32, {args.steps} steps, guidance 2.0, {args.repeats} runs (median [min, max]):")
+    print(f"  click -> first preview (UI endpoint /generate): {med(first):.3f} s [{min(first):.3f}, {max(first):.3f}]")
+    print(f"  click -> finished video (/generate):            {med(total):.3f} s [{min(total):.3f}, {max(total):.3f}]")
+    print(f"  /generate_video (no previews):                  {med(direct):.3f} s [{min(direct):.3f}, {max(direct):.3f}]")
+    if demo is not None:
+        demo.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Attention tab: pick a layer (its kind: spatial, temporal or joint), a head or the mean, and a denoising step
+among those captured (or capture another on demand); click a patch in any frame to see where it attends across
+all frames, every head of the layer, the attention rollout through the layers up to this one, and the
+arithmetic of that row (QK^T, scale, softmax, weighted V)."""
+
+from __future__ import annotations
+
+import numpy as np
+import gradio as gr
+import torch
+
+from ..pipeline import from_uint8
+from ..viz.arithmetic import query_arithmetic
+from ..viz.attention import heads_grid, heat_strip, layer_matrix, per_head_maps, rollout, token_index, token_of_pixel
+from ..viz.frames import strip_layout
+from .inputs import as_float, as_int, user_errors
+from .session import MODEL, AppContext, GenResult, replace_result_trace, sample
+
+NO_RUN = "Generate a video first (Generate or World Sim tab): the attention maps come from your last run."
+
+
+def layout_of(r: GenResult):
+    T, H, W = r.frames.shape[:3]
+    return strip_layout(T, H, W)
+
+
+def layer_choices(ctx: AppContext) -> list[tuple[str, str]]:
+    return [(f"{n} ({k})", n) for n, k in zip(ctx.pipe.transformer.capture_names(), ctx.pipe.transformer.kinds)]
+
+
+def head_choices(ctx: AppContext) -> list[str]:
+    return ["mean"] + [str(h) for h in range(ctx.pipe.transformer.config.num_heads)]
+
+
+def _inputs_at_step(ctx: AppContext, r: GenResult, step: int) -> dict:
+    """What the transformer saw at `step` (conditional branch): the recorded latents, sigma, text, observed."""
+    if "text" not in r.cache:
+        r.cache["text"] = ctx.pipe.encode_text([r.enriched.text]).cpu()
+        c, T, h, w = r.latents.shape
+        cond = torch.zeros(1, c, T, h, w)
+        mask = torch.zeros(1, T)
+        if r.settings.observed is not None:
+            k = r.settings.observed.shape[0]
+            with torch.no_grad():
+                cond[:, :, :k] = ctx.pipe.vae.encode(from_uint8(r.settings.observed[None]))
+            mask[:, :k] = 1
+        r.cache["cond"] = (cond, mask)
+    cond, mask = r.cache["cond"]
+    return {"latents": r.trace.latents[step][None].float(), "sigma": r.trace.sigmas[step],
+            "text_embeds": r.cache["text"], "cond_latents": cond, "cond_mask": mask}
+
+
+def attention_view(ctx: AppContext, r: GenResult | None, layer: str, head, step, frame, x, y) -> tuple:
+    """-> (heatmap strip, heads grid, rollout strip, arithmetic markdown, info dict)."""
+    if r is None or r.trace is None:
+        raise ValueError(NO_RUN)
+    names = ctx.pipe.transformer.capture_names()
+    if layer not in names:
+        raise ValueError(f"unknown layer {layer!r}; choose one of {', '.join(names)}")
+    H = ctx.pipe.transformer.config.num_heads
+    head_i = None if str(head) == "mean" else as_int("head", head, 0, H - 1)
+    captured = sorted(r.trace.attention)
+    step = as_int("step", step, 0, r.settings.steps - 1)
+    if step not in r.trace.attention:
+        raise ValueError(f"step {step} was not captured (captured: {captured}); press 'Capture this step' to "
+                         "re-run the same sampling with attention recorded there")
+    T, Hpx, Wpx = r.frames.shape[:3]
+    frame = as_int("frame", frame, 0, T - 1)
+    x = as_float("x", x, 0, Wpx - 1e-6)
+    y = as_float("y", y, 0, Hpx - 1e-6)
+    maps = r.trace.attention[step]
+    meta = r.trace.attention_meta[layer]
+    kind, grid = meta["kind"], tuple(meta["grid"])
+    cfg = ctx.pipe.transformer.config
+    patch_px = ctx.pipe.vae.spatial_compression * cfg.patch_size
+    tok = token_of_pixel(grid, frame, x, y, patch_px, cfg.patch_size_t)
+    heads = per_head_maps(maps[layer], kind, grid, tok)  # (H, T', h', w')
+    heat = heads.mean(0) if head_i is None else heads[head_i]
+    layout = layout_of(r)
+    main = heat_strip(r.frames, heat, patch_px, cfg.patch_size_t, tok, layout)
+    li = names.index(layer)
+    order = [n for n in names[:li + 1] if n in maps]
+    R = rollout([layer_matrix(maps[n], r.trace.attention_meta[n]["kind"], grid) for n in order])
+    roll = R[token_index(grid, tok)].reshape(grid)
+    roll_img = heat_strip(r.frames, roll, patch_px, cfg.patch_size_t, tok, layout)
+    qa = query_arithmetic(ctx.pipe.transformer, li, head_i or 0, tok, **_inputs_at_step(ctx, r, step))
+    captured_row = heads[head_i or 0].reshape(-1)
+    seen = np.array([captured_row[token_index(grid, k)] for k in qa.keys])
+    md = qa.markdown()
+    md += (f"\n\nRecomputed softmax vs the captured map: max |difference| = {np.abs(seen - qa.weights).max():.2e} "
+           "(the recorded latents are float16)." + (" Head 0 shown; pick a head for its own numbers."
+                                                    if head_i is None else ""))
+    flat = heat.reshape(-1)
+    top = np.argsort(-flat)[:5]
+    info = {"layer": layer, "kind": kind, "head": "mean" if head_i is None else head_i, "step": step,
+            "captured_steps": captured, "query_token": list(tok), "query_index": token_index(grid, tok),
+            "token_grid": list(grid), "clicked": {"frame": frame, "x": round(x, 2), "y": round(y, 2)},
+            "top_keys": [{"token": [int(i // (grid[1] * grid[2])), int(i // grid[2] % grid[1]), int(i % grid[2])],
+                          "weight": round(float(flat[i]), 4)} for i in top],
+            "rollout_layers": order, "sum_of_row": round(float(heat.sum()), 4),
+            "recapture_max_pixel_diff": r.cache.get("recapture_max_pixel_diff")}
+    return main, heads_grid(heads), roll_img, md, info
+
+
+def build(ctx: AppContext, result: gr.State) -> dict:
+    H = ctx.pipe.defaults["height"]
+    with gr.Row():
+        layer = gr.Dropdown(layer_choices(ctx), value=ctx.pipe.transformer.capture_names()[0], label="Layer (kind)")
+        head = gr.Dropdown(head_choices(ctx), value="mean", label="Head")
+        step = gr.Dropdown([0], value=0, allow_custom_value=True, label="Denoising step (captured)")
+        capture_step = gr.Number(value=0, precision=0, label="Step to capture")
+        capture = gr.Button("Capture this step")
+    with gr.Row():
+        frame = gr.Number(value=0, precision=0, label="Frame")
+        x = gr.Number(value=H / 2, label="x (px in the frame)")
+        y = gr.Number(value=H / 2, label="y (px)")
+        show = gr.Button("Show", variant="primary", elem_id="attn-button")
+    gr.Markdown("**Click a patch in any frame** below: the maps show where that token attends (cyan box = the query "
+                "token, in every frame of its temporal group).")
+    main = gr.Image(label="Attention of the clicked token over all frames", format="png", interactive=False,
+                    elem_id="attn-main", elem_classes=["attn-click"])
+    info = gr.JSON(label="Query and top keys", elem_id="attn-info")
+    with gr.Row():
+        heads = gr.Image(label="Every head of this layer (rows = heads, columns = temporal groups t')", format="png",
+                         interactive=False)
+        roll = gr.Image(label="Attention rollout (residual-mixed, head-averaged) through the layers up to this one",
+                        format="png", interactive=False)
+    arithmetic = gr.Markdown(NO_RUN, label="Arithmetic of the query row", elem_id="attn-arithmetic")
+
+    view_in = [result, layer, head, step, frame, x, y]
+    view_out = [main, heads, roll, arithmetic, info]
+
+    @user_errors
+    def view(r, layer, head, step, frame, x, y):
+        return attention_view(ctx, r, layer, head, step, frame, x, y)
+
+    show.click(view, view_in, view_out, api_name="attention")
+
+    def on_click(r, evt: gr.SelectData):
+        if r is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        hit = layout_of(r).locate(*evt.index[:2])
+        if hit is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        return hit[0], round(hit[1], 2), round(hit[2], 2)
+
+    main.select(on_click, result, [frame, x, y], api_visibility="private").then(
+        view, view_in, view_out, api_visibility="private")
+
+    @user_errors
+    def capture_fn(r, s):
+        if r is None:
+            raise ValueError(NO_RUN)
+        s = as_int("step to capture", s, 0, r.settings.steps - 1)
+        if r.trace is not None and s in r.trace.attention:
+            return r, gr.update(choices=sorted(r.trace.attention), value=s)
+        extra = sample(ctx, r.settings, attention_steps=[s])
+        r = replace_result_trace(r, extra, s)
+        return r, gr.update(choices=sorted(r.trace.attention), value=s)
+
+    capture.click(capture_fn, [result, capture_step], [result, step], api_name="capture_attention",
+                  concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit).then(
+        view, view_in, view_out, api_visibility="private")
+
+    def sync(r, layer, head, step, frame, x, y):
+        """On opening the tab: offer the run's captured steps and draw the current view."""
+        if r is None or r.trace is None:
+            return (gr.skip(),) + (None, None, None, NO_RUN, None)
+        steps = sorted(r.trace.attention)
+        st = int(step) if step is not None and str(step).isdigit() and int(step) in steps else steps[-1]
+        T, Hpx, Wpx = r.frames.shape[:3]
+        frame = min(int(frame or 0), T - 1)
+        x, y = min(float(x or 0), Wpx - 1), min(float(y or 0), Hpx - 1)
+        try:
+            out = attention_view(ctx, r, layer, head, st, frame, x, y)
+        except ValueError as e:
+            return (gr.update(choices=steps, value=st), None, None, None, str(e), None)
+        return (gr.update(choices=steps, value=st),) + out
+
+    return {"sync": (sync, view_in, [step] + view_out)}
+
+
+def wire(ctx: AppContext, result: gr.State, shared: dict) -> None:
+    fn, inputs, outputs = shared["Attention"]["sync"]
+    shared["Attention"]["tab"].select(fn, inputs, outputs, api_visibility="private")

@@ -1,0 +1,182 @@
+"""Input checking at the app's boundary: numbers, resolutions and uploaded clips, with messages that say what
+was wrong and what is allowed. Every user-facing failure becomes `gr.Error`; the inputs stay as they were."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..pipeline import LIMITS
+
+MAX_UPLOAD_BYTES = 20 * 2**20
+MAX_UPLOAD_FRAMES = 256
+UPLOAD_TYPES = (".mp4", ".gif", ".npy", ".webm", ".avi", ".mov")
+RESOLUTION_PRESETS = ("32x32", "32x48", "48x32", "48x48", "64x64")
+FRAME_PRESETS = (8, 16, 24)
+
+
+class UserError(ValueError):
+    """A bad input, worded for the user."""
+
+
+def user_errors(fn):
+    """Turn ValueError (ours and the pipeline's) into gr.Error so the message reaches the user and the server
+    keeps serving. Works for plain functions and generators."""
+    import inspect
+
+    import gradio as gr
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*a, **kw):
+            try:
+                yield from fn(*a, **kw)
+            except gr.Error:
+                raise
+            except (ValueError, FileNotFoundError) as e:
+                raise gr.Error(str(e), print_exception=False) from None
+        return gen
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except gr.Error:
+            raise
+        except (ValueError, FileNotFoundError) as e:
+            raise gr.Error(str(e), print_exception=False) from None
+    return wrapper
+
+
+def as_int(name: str, value, lo: int, hi: int) -> int:
+    """An integer in [lo, hi] from a number or numeric string (sliders send floats like 16.0)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}") from None
+    if not math.isfinite(f) or f != int(f) or not lo <= f <= hi:
+        raise UserError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}")
+    return int(f)
+
+
+def as_float(name: str, value, lo: float, hi: float) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a number in [{lo}, {hi}], got {value!r}") from None
+    if not math.isfinite(f) or not lo <= f <= hi:
+        raise UserError(f"{name} must be a finite number in [{lo}, {hi}], got {value!r}")
+    return f
+
+
+def parse_resolution(text: str, factor: int) -> tuple[int, int]:
+    """'HxW' -> (height, width), each a multiple of `factor` within the pipeline's limits."""
+    try:
+        h, w = (int(v) for v in str(text).lower().replace(" ", "").split("x"))
+    except ValueError:
+        raise UserError(f"resolution must look like HEIGHTxWIDTH (e.g. 32x48), got {text!r}") from None
+    (hlo, hhi), (wlo, whi) = LIMITS["height"], LIMITS["width"]
+    if not (hlo <= h <= hhi and wlo <= w <= whi):
+        raise UserError(f"resolution {h}x{w} is out of range: height in [{hlo}, {hhi}], width in [{wlo}, {whi}]")
+    if h % factor or w % factor:
+        raise UserError(f"height and width must be multiples of {factor}, got {h}x{w}")
+    return h, w
+
+
+def check_prompt(prompt) -> str:
+    """Prompts are optional (empty = unconditional, the observed frames and the model's prior decide)."""
+    if prompt is None:
+        return ""
+    if not isinstance(prompt, str):
+        raise UserError(f"prompt must be text, got {type(prompt).__name__}")
+    if len(prompt) > LIMITS["prompt_chars"]:
+        raise UserError(f"prompt is {len(prompt)} characters long; at most {LIMITS['prompt_chars']} are allowed")
+    return prompt
+
+
+def _file_path(upload) -> Path:
+    if isinstance(upload, dict):
+        upload = upload.get("path") or upload.get("name")
+    path = Path(getattr(upload, "name", upload))
+    if not path.is_file():
+        raise UserError("the uploaded file could not be found on the server; upload it again")
+    return path
+
+
+def load_clip(upload, height: int, width: int, max_frames: int = MAX_UPLOAD_FRAMES) -> np.ndarray:
+    """Decode an uploaded clip (mp4/webm/avi/mov via OpenCV, gif via imageio, npy without pickle) into uint8
+    (T, height, width, 3), resized with nearest neighbour. Raises UserError on anything it cannot use."""
+    path = _file_path(upload)
+    ext = path.suffix.lower()
+    if ext not in UPLOAD_TYPES:
+        raise UserError(f"unsupported file type {ext or '(none)'}; upload one of {', '.join(UPLOAD_TYPES)}")
+    size = os.path.getsize(path)
+    if size > MAX_UPLOAD_BYTES:
+        raise UserError(f"the upload is {size / 2**20:.1f} MiB; at most {MAX_UPLOAD_BYTES // 2**20} MiB are accepted")
+    if size == 0:
+        raise UserError("the uploaded file is empty")
+    try:
+        if ext == ".npy":
+            arr = np.load(path, allow_pickle=False, mmap_mode="r")
+            frames = _npy_frames(arr, max_frames)
+        elif ext == ".gif":
+            import imageio.v3 as iio
+
+            frames = np.asarray(iio.imread(path, index=None))
+            if frames.ndim == 3:
+                frames = frames[None]
+            frames = frames[:max_frames, ..., :3]
+        else:
+            frames = _video_frames(path, max_frames)
+    except UserError:
+        raise
+    except Exception as e:  # a corrupt file: the decoder's own error is not for the user
+        raise UserError(f"could not decode {path.name} as {ext[1:]} video ({type(e).__name__}); is the file "
+                        "corrupt?") from None
+    if frames.ndim != 4 or frames.shape[0] == 0 or frames.shape[-1] not in (3, 4) or min(frames.shape[1:3]) < 1:
+        raise UserError(f"{path.name} holds no frames that look like a video (shape {tuple(frames.shape)})")
+    frames = np.ascontiguousarray(frames[..., :3]).astype(np.uint8, copy=False)
+    if frames.shape[1:3] != (height, width):
+        frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_NEAREST) for f in frames])
+    return frames
+
+
+def _npy_frames(arr: np.ndarray, max_frames: int) -> np.ndarray:
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[-1] not in (3, 4):
+        raise UserError(f"a .npy clip must be (T, H, W, 3) uint8, got shape {arr.shape}")
+    if max(arr.shape[1:3]) > 4096:
+        raise UserError(f"frames of {arr.shape[1]}x{arr.shape[2]} are too large (at most 4096 px a side)")
+    arr = np.asarray(arr[:max_frames])
+    if arr.dtype != np.uint8:
+        if np.issubdtype(arr.dtype, np.floating) and np.isfinite(arr).all() and arr.min() >= 0 and arr.max() <= 1:
+            arr = (arr * 255).round().astype(np.uint8)
+        else:
+            raise UserError(f"a .npy clip must be uint8 (or floats in [0, 1]), got {arr.dtype}")
+    return arr
+
+
+def _video_frames(path: Path, max_frames: int) -> np.ndarray:
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise UserError(f"could not open {path.name} as a video; is the file corrupt?")
+        frames = []
+        while len(frames) < max_frames:
+            ok, f = cap.read()
+            if not ok:
+                break
+            if max(f.shape[:2]) > 4096:
+                raise UserError(f"frames of {f.shape[0]}x{f.shape[1]} are too large (at most 4096 px a side)")
+            frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
+    finally:
+        cap.release()
+    if not frames:
+        raise UserError(f"no frames could be decoded from {path.name}; is the file corrupt?")
+    return np.stack(frames)

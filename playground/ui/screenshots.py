@@ -1,0 +1,90 @@
+"""Screenshots of every tab of the real app, after generating a clip:
+`python -m playground.ui.screenshots --model models/worldsim-s --out assets/screenshots`.
+Needs Debian's /usr/bin/chromium and the playwright python package."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", default="models/worldsim-s")
+    ap.add_argument("--out", default="assets/screenshots")
+    ap.add_argument("--prompt", default="a red ball rolls to the right")
+    args = ap.parse_args()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from playwright.sync_api import sync_playwright
+
+    from .app import build_demo, launch_kwargs
+    from .session import AppContext
+
+    ctx = AppContext.load(args.model)
+    demo = build_demo(ctx)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                allowed_paths=[str(ctx.out_dir)], **launch_kwargs())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(120_000)
+        page.goto(f"http://127.0.0.1:{port}/")
+        # Generate: observe 4 frames of a simulated scene so the clip shows the world.
+        page.locator("#gen-prompt textarea").fill(args.prompt)
+        page.get_by_text("Observed frames (image-to-video / continuation)").click()
+        page.get_by_role("radio", name="scene").check()
+        page.locator("#gen-button").click()
+        page.wait_for_selector("#gen-video video[src]")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(out / "generate.png"), full_page=True)
+
+        page.get_by_role("tab", name="World Sim").click()
+        page.locator("#ws-run").click()
+        page.wait_for_selector("#ws-video video[src]")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(out / "worldsim.png"), full_page=True)
+
+        page.get_by_role("tab", name="Patches").click()
+        page.wait_for_selector("#patch-grid img")
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(out / "patches.png"), full_page=True)
+
+        # the World Sim run is now the session's result; attention and latents show it
+        page.get_by_role("tab", name="Attention").click()
+        page.wait_for_selector("#attn-main img")
+        img = page.locator("#attn-main img")
+        box = img.bounding_box()
+        before = page.locator("#attn-info").inner_text()
+        img.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.4})
+        page.wait_for_function("b => document.querySelector('#attn-info').innerText !== b", arg=before)
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(out / "attention.png"), full_page=True)
+
+        page.get_by_role("tab", name="Latents").click()
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(out / "latents.png"), full_page=True)
+
+        page.get_by_role("tab", name="Probes").click()
+        page.locator("#probe-button").click()
+        page.wait_for_function("document.querySelector('#probe-table') && "
+                               "document.querySelector('#probe-table').innerText.includes('vel_err')")
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(out / "probes.png"), full_page=True)
+        browser.close()
+    demo.close()
+    print(f"screenshots in {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""What the app holds: one `AppContext` per process (the pipeline, where videos go) and, per browser session,
+the last `GenResult` in a `gr.State` (never a global: concurrent users each see their own run)."""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..enrich import EnrichedPrompt
+from ..pipeline import LIMITS, SamplingTrace, TraceConfig, WorldSimPipeline
+from ..video import write_mp4
+from ..viz.frames import frame_strip, strip_layout
+from .inputs import as_float, as_int, check_prompt
+
+MODEL = "model"  # the concurrency_id every listener that runs the model shares
+
+
+@dataclass
+class AppContext:
+    """Process-wide, read-only after start: the pipeline and the folder videos are written to."""
+
+    pipe: WorldSimPipeline
+    model_dir: str
+    out_dir: Path
+    concurrency_limit: int = 2
+
+    def new_path(self, suffix: str) -> Path:
+        return self.out_dir / f"{uuid.uuid4().hex[:12]}{suffix}"
+
+    @classmethod
+    def load(cls, model_dir: str, concurrency_limit: int = 2) -> "AppContext":
+        pipe = WorldSimPipeline.from_pretrained(model_dir)
+        pipe.set_progress_bar_config(disable=True)
+        out = Path(tempfile.mkdtemp(prefix="worldsim-app-"))
+        return cls(pipe, str(model_dir), out, concurrency_limit)
+
+
+@dataclass
+class GenSettings:
+    """Everything that determines a sampled video (same settings -> same video, bit for bit)."""
+
+    prompt: str = ""
+    num_frames: int = 16
+    height: int = 32
+    width: int = 32
+    steps: int = 20
+    guidance: float = 2.0
+    seed: int = 0
+    observed: np.ndarray | None = None  # (k, H, W, 3) uint8
+    observed_source: str = "none"
+
+    def checked(self, pipe: WorldSimPipeline) -> "GenSettings":
+        """Coerce and validate every field (ValueError with a user-facing message)."""
+        lo, hi = LIMITS["guidance"]
+        s = replace(
+            self,
+            prompt=check_prompt(self.prompt),
+            num_frames=as_int("frames", self.num_frames, *LIMITS["frames"]),
+            height=as_int("height", self.height, *LIMITS["height"]),
+            width=as_int("width", self.width, *LIMITS["width"]),
+            steps=as_int("steps", self.steps, *LIMITS["steps"]),
+            guidance=as_float("guidance", self.guidance, lo, hi),
+            seed=as_int("seed", self.seed, 0, 2**31 - 1),
+        )
+        f = pipe.spatial_factor
+        if s.height % f or s.width % f:
+            raise ValueError(f"height and width must be multiples of {f}, got {s.height}x{s.width}")
+        if s.observed is not None:
+            if s.observed.shape[0] > s.num_frames:
+                raise ValueError(f"{s.observed.shape[0]} observed frames do not fit in a {s.num_frames}-frame video; "
+                                 "observe fewer frames or generate more")
+            if s.observed.shape[1:3] != (s.height, s.width):
+                raise ValueError(f"observed frames are {s.observed.shape[1]}x{s.observed.shape[2]}, the video is "
+                                 f"{s.height}x{s.width}")
+        return s
+
+    def summary(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if k != "observed"}
+        d["observed_frames"] = 0 if self.observed is None else int(self.observed.shape[0])
+        return d
+
+
+@dataclass
+class GenResult:
+    """One sampled video and its trace, kept per session for the Patches, Attention and Latents tabs."""
+
+    settings: GenSettings
+    enriched: EnrichedPrompt
+    frames: np.ndarray  # (T, H, W, 3) uint8
+    latents: torch.Tensor  # (c, T, h, w) final latents
+    trace: SamplingTrace | None
+    seconds: float
+    video_path: str = ""
+    cache: dict = field(default_factory=dict)  # derived views (decoded trajectory), filled on demand
+
+    def summary(self) -> dict:
+        tr = self.trace
+        return {
+            **self.settings.summary(),
+            "enriched_prompt": self.enriched.text, "enrichment": self.enriched.source,
+            "similarity": round(float(self.enriched.similarity), 4), "seconds": round(self.seconds, 3),
+            "video": self.video_path,
+            "trace": None if tr is None else {
+                "attention_steps": sorted(tr.attention),
+                "layers": sorted(tr.attention_meta), "token_grid": list(tr.token_grid),
+                "latent_steps": len(tr.latents), "bytes": tr.nbytes()},
+        }
+
+
+def default_attention_steps(steps: int) -> list[int]:
+    """First, middle and last denoising step."""
+    return sorted({0, steps // 2, steps - 1})
+
+
+def sample(ctx: AppContext, s: GenSettings, attention_steps: list[int] | None = None, on_step=None,
+           trace: bool = True) -> GenResult:
+    """Run the pipeline for settings already `checked`; `on_step(step, num_steps, x0)` after every step."""
+    pipe = ctx.pipe
+    cfg = None
+    if trace:
+        cfg = TraceConfig(latents=True, attention_steps=default_attention_steps(s.steps)
+                          if attention_steps is None else list(attention_steps))
+    cb = None
+    if on_step is not None:
+        def cb(d):
+            on_step(d["step"], d["num_steps"], d["x0"])
+    t0 = time.perf_counter()
+    out = pipe(s.prompt, observed_frames=s.observed, num_frames=s.num_frames, height=s.height, width=s.width,
+               num_inference_steps=s.steps, guidance_scale=s.guidance,
+               generator=torch.Generator().manual_seed(s.seed), trace=cfg, callback_on_step_end=cb)
+    return GenResult(s, out.prompts[0], out.frames[0], out.latents[0], out.trace, time.perf_counter() - t0)
+
+
+def stream(ctx: AppContext, s: GenSettings, preview_every: float = 0.0):
+    """Sample in a worker thread; yield ("preview", step, num_steps, image) for each step's decoded x0
+    prediction (stale ones are skipped when the consumer is slower than the sampler), then ("done", result)."""
+    q: queue.Queue = queue.Queue()
+    layout = strip_layout(s.num_frames, s.height, s.width, max_width=900)
+
+    def on_step(step, n, x0):
+        q.put(("preview", step, n, frame_strip(ctx.pipe.decode_latents(x0[:1])[0], layout)))
+
+    def work():
+        try:
+            q.put(("done", sample(ctx, s, on_step=on_step)))
+        except BaseException as e:  # handed to the consumer, which raises it in the request's thread
+            q.put(("error", e))
+
+    threading.Thread(target=work, daemon=True, name="worldsim-sample").start()
+    while True:
+        item = q.get()
+        while item[0] == "preview" and not q.empty():
+            item = q.get()  # only the newest preview matters
+        if item[0] == "error":
+            raise item[1]
+        yield item
+        if item[0] == "done":
+            return
+
+
+def finish(ctx: AppContext, r: GenResult) -> GenResult:
+    """Write the result's browser-playable video."""
+    r.video_path = str(write_mp4(r.frames, ctx.new_path(".mp4")))
+    return r
+
+
+def replace_result_trace(r: GenResult, extra: GenResult, step: int) -> GenResult:
+    """Merge the attention captured at `step` by a re-run with identical settings into `r`. The re-run is the same
+    sampling up to float rounding (captured layers take the readable softmax path instead of the fused kernel), so
+    its maps describe `r`'s video; the largest pixel difference between the two runs is kept in
+    `r.cache["recapture_max_pixel_diff"]`."""
+    diff = int(np.abs(extra.frames.astype(np.int16) - r.frames.astype(np.int16)).max())
+    r.trace.attention[step] = extra.trace.attention[step]
+    r.trace.attention_meta.update(extra.trace.attention_meta)
+    r.cache["recapture_max_pixel_diff"] = max(diff, r.cache.get("recapture_max_pixel_diff", 0))
+    return r

@@ -1,0 +1,230 @@
+"""The app as an API: every tab's action driven through gradio_client against a tiny random-weight model."""
+
+import json
+import os
+import socket
+import threading
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+
+def build_tiny_model_dir(folder, text_encoder) -> str:
+    """A random-weight model folder (with a prompt enricher) small enough to sample in a fraction of a second."""
+    from playground.enrich import PromptEnricher
+    from playground.models.autoencoder import VideoAutoencoder
+    from playground.models.dit import SpacetimeDiT_tiny
+    from playground.pipeline import build_pipeline
+
+    torch.manual_seed(0)
+    pipe = build_pipeline(SpacetimeDiT_tiny(), VideoAutoencoder(channels=(8, 16, 16)))
+    with torch.no_grad():  # adaLN-Zero models start as the identity: perturb so outputs depend on inputs
+        for name, p in pipe.transformer.named_parameters():
+            if "adaLN" in name or "final_layer" in name:
+                p.normal_(0, 0.05)
+    pipe.enricher = PromptEnricher.build(["A red ball rolls to the left.", "Two blue balls fall."], text_encoder)
+    pipe.save_pretrained(folder)
+    return str(folder)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(model_dir: str):
+    """Launch the app in this process; returns (demo, url, ctx)."""
+    from playground.ui.app import build_demo, launch_kwargs
+    from playground.ui.session import AppContext
+
+    ctx = AppContext.load(model_dir, concurrency_limit=2)
+    demo = build_demo(ctx)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                allowed_paths=[str(ctx.out_dir)], max_file_size="20mb", show_error=True, **launch_kwargs())
+    return demo, f"http://127.0.0.1:{port}/", ctx
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, text_encoder):
+    demo, url, _ = serve(build_tiny_model_dir(tmp_path_factory.mktemp("tiny-model"), text_encoder))
+    yield url
+    demo.close()
+
+
+@pytest.fixture()
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+GEN = dict(prompt="a red ball", source="none", upload=None, family="inertia", split="train", scene_seed=0, k=4,
+           frames=8, resolution="32x32", steps=3, guidance=2.0, seed=1)
+
+
+def generate(client, **kw):
+    a = {**GEN, **kw}
+    return client.predict(*a.values(), api_name="/generate")
+
+
+def strip_of(out) -> np.ndarray:
+    return iio.imread(out[2])
+
+
+def test_generate_returns_h264_video_and_the_enriched_prompt(client):
+    import imageio_ffmpeg
+
+    preview, video, strip, enriched, summary = generate(client)
+    gen = imageio_ffmpeg.read_frames(video)
+    meta = next(gen)
+    n = sum(1 for _ in gen)
+    assert meta["codec"] == "h264" and n == 8
+    assert enriched == "A red ball rolls to the left."
+    assert summary["enriched_prompt"] == enriched and summary["trace"]["attention_steps"] == [0, 1, 2]
+    assert iio.imread(preview).ndim == 3 and strip_of((preview, video, strip)).ndim == 3
+
+
+def test_same_seed_gives_identical_frames_and_another_seed_differs(client):
+    a, b, c = generate(client, seed=5), generate(client, seed=5), generate(client, seed=6)
+    assert np.array_equal(strip_of(a), strip_of(b))
+    assert not np.array_equal(strip_of(a), strip_of(c))
+
+
+def test_empty_prompt_means_unconditional(client):
+    out = generate(client, prompt="")
+    assert out[3] == "(no text: unconditional)" and out[4]["enriched_prompt"] == ""
+
+
+def test_generate_video_rejects_nan_guidance(client):
+    with pytest.raises(AppError, match="guidance must be a finite number"):
+        client.predict("a ball", 8, 32, 32, 2, "nan", 0, api_name="/generate_video")
+
+
+def test_generate_video_endpoint_without_ui(client):
+    path, enriched, summary = client.predict("two blue balls", 8, 32, 48, 2, 1.0, 3, api_name="/generate_video")
+    assert os.path.isfile(path) and enriched == "Two blue balls fall."
+    assert (summary["height"], summary["width"], summary["num_frames"]) == (32, 48, 8)
+
+
+def test_observed_frames_from_a_scene_come_back_unchanged(client):
+    out = generate(client, source="scene", family="gravity", scene_seed=3, k=3)
+    obs = iio.imread(client.predict("scene", None, "gravity", "train", 3, 3, 8, "32x32", api_name="/observed_frames"))
+    strip = strip_of(out)
+    assert out[4]["observed_frames"] == 3
+    assert np.array_equal(strip[: obs.shape[0], : obs.shape[1]], obs)  # same layout: the first frames match
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(prompt="x" * 3000), "at most 2000"),
+    (dict(frames=999), "999 is greater than maximum value 64"),
+    (dict(guidance="nan"), "Expected a `float`"),
+    (dict(guidance=1e9), "greater than maximum value 20"),
+    (dict(resolution="33x32"), "multiples of 4"),
+    (dict(resolution="huge"), "HEIGHTxWIDTH"),
+    (dict(steps=0), "less than minimum value 1"),
+    (dict(steps=2.5), "steps must be a whole number"),
+    (dict(source="upload"), "no file is uploaded"),
+])
+def test_bad_input_gives_a_clear_error_and_the_server_keeps_serving(client, change, message):
+    with pytest.raises(AppError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        generate(client, **change)
+    assert generate(client, seed=2)[4]["seed"] == 2
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("corrupt.mp4", b"\x00\x01not a video" * 100, "corrupt"),
+    ("clip.txt", b"hello", "Invalid file type"),
+    ("pickle.npy", None, "could not decode"),
+])
+def test_bad_upload_gives_a_clear_error(client, tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is None:  # an object array: loading it would need pickle, which is refused
+        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(AppError, match=message):
+        generate(client, source="upload", upload=handle_file(str(path)), k=2)
+    assert generate(client, seed=2)[4]["seed"] == 2
+
+
+def test_uploaded_npy_clip_is_resized_and_observed(client, tmp_path):
+    clip = np.zeros((5, 16, 16, 3), np.uint8)
+    clip[:, 4:8, 4:8] = (230, 40, 40)
+    np.save(tmp_path / "clip.npy", clip)
+    out = generate(client, source="upload", upload=handle_file(str(tmp_path / "clip.npy")), k=4)
+    assert out[4]["observed_frames"] == 4 and out[4]["observed_source"] == "upload"
+
+
+def test_concurrent_clients_each_get_their_own_seeded_result(app_url):
+    seeds = [11, 12, 13]
+    results = {}
+
+    def work(seed):
+        results[seed] = strip_of(generate(Client(app_url, verbose=False), seed=seed))
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in seeds]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    c = Client(app_url, verbose=False)
+    for s in seeds:
+        assert np.array_equal(results[s], strip_of(generate(c, seed=s)))
+    assert not np.array_equal(results[11], results[12])
+
+
+def test_attention_endpoint_returns_maps_for_a_clicked_patch(client):
+    generate(client, steps=5)  # attention captured at steps 0, 2, 4
+    main, heads, roll, arithmetic, info = client.predict("blocks.0.attn", "mean", 2, 3, 10.0, 12.0,
+                                                         api_name="/attention")
+    assert info["query_token"] == [1, 3, 2] and info["kind"] == "spatial"  # frame 3 -> t'=1; 4-px patches
+    assert abs(info["sum_of_row"] - 1) < 1e-2
+    assert "softmax" in arithmetic and iio.imread(main).ndim == 3 and iio.imread(roll).ndim == 3
+    with pytest.raises(AppError, match="not captured"):
+        client.predict("blocks.0.attn", "mean", 1, 3, 10.0, 12.0, api_name="/attention")
+    client.predict(1, api_name="/capture_attention")
+    info = client.predict("blocks.1.attn", "1", 1, 3, 10.0, 12.0, api_name="/attention")[4]
+    assert info["step"] == 1 and info["kind"] == "temporal" and info["head"] == 1
+
+
+def test_attention_without_a_run_says_what_to_do(client):
+    with pytest.raises(AppError, match="Generate a video first"):
+        client.predict("blocks.0.attn", "mean", 0, 0, 1.0, 1.0, api_name="/attention")
+
+
+def test_patches_latents_and_compare_views(client):
+    generate(client)
+    facts = client.predict(1, 2, 3, api_name="/patches")[1]
+    assert facts["token grid (T', h', w')"] == [4, 8, 8] and facts["chosen token index"] == 1 * 64 + 2 * 8 + 3
+    traj, at_step, channels, pca, step = client.predict("x0", 2, 3, api_name="/latents")
+    assert iio.imread(traj).shape[0] > iio.imread(at_step).shape[0] // 2 and json.loads(pca["plot"])["data"]
+    video, strip, plot = client.predict("guidance", "1.0", api_name="/compare_runs")
+    assert os.path.isfile(video) and iio.imread(strip).ndim == 3
+
+
+def test_world_sim_simulate_branch_and_extend(client):
+    scene = client.predict("inertia", "train", 0, 8, api_name="/random_scene")
+    video, plot, report = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, api_name="/simulate")
+    assert os.path.isfile(video) and set(report["errors"]) == {b["color"] for b in json.loads(scene)["balls"]}
+    gallery = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, 2, api_name="/branch")
+    assert [g["caption"] for g in gallery] == ["truth", "seed 0", "seed 1"]
+    video, info = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, 4, 4, api_name="/extend")
+    assert info["frames"] == 12
+    with pytest.raises(AppError, match="not valid JSON"):
+        client.predict("{balls:", 3, 8, "32x32", 2, 2.0, 0, True, api_name="/simulate")
+
+
+def test_probe_run_returns_its_table_and_trials(client):
+    table, plot, report, trial = client.predict(["inertia"], ["train"], 1, 4, 2, 2.0, 0, api_name="/run_probes")
+    assert table["headers"][:4] == ["probe", "split", "metric", "better"] and "model" in table["headers"]
+    assert table["data"] and "# Probe results" in report
+    video, info = client.predict("inertia/train/0", "model", api_name="/probe_trial")
+    assert os.path.isfile(video) and "model" in info["metrics"]
