@@ -6,6 +6,7 @@ For held-out seeds of the `mixed` family (plain integer seeds from 2e9 up; train
 SeedSequence children, a disjoint stream), in-distribution and held-out parameter ranges separately: the true simulator renders the clip,
 the first `observed` frames are given, and each row predicts the rest:
   truth          the true frames (the parser's noise floor)
+  autoencoder    the true frames through the video autoencoder (the best any model in its latent space can do)
   model          the pipeline's rollout
   copy_last      the last observed frame, repeated
   const_velocity the parsed objects of the observed frames moved on at their last velocity (tracks only)
@@ -30,6 +31,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .pipeline import from_uint8
 from .probes.parser import color_track, parse_video
 from .world import sample_clip
 
@@ -66,7 +68,8 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
     result: dict = {"trials": trials, "observed": observed, "frames": T, "height": H, "width": W, "steps": steps,
                     "guidance": guidance, "splits": {}}
     for split in splits:
-        rows = {r: {"kept": [], "v": [], "p": []} for r in ("truth", "model", "copy_last", "const_velocity")}
+        names = ("truth", "autoencoder", "model", "copy_last", "const_velocity")
+        rows = {r: {"kept": [], "v": [], "p": []} for r in names if r != "autoencoder" or hasattr(pipe, "vae")}
         for i in tqdm(range(trials), desc=f"evaluate {split}", disable=not progress):
             clip = sample_clip("mixed", split, seed=EVAL_SEED_BASE + seed * 10_000 + i, n_frames=T, height=H, width=W)
             gen = torch.Generator().manual_seed(seed * 10_000 + i)
@@ -78,6 +81,10 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
                 "copy_last": np.concatenate([clip.frames[:observed],
                                              np.repeat(clip.frames[observed - 1:observed], T - observed, 0)]),
             }
+            if "autoencoder" in rows:
+                with torch.no_grad():
+                    z = pipe.vae.encode(from_uint8(clip.frames[None]).to(pipe.device))
+                videos["autoencoder"] = pipe.decode_latents(z)[0]
             parsed = {name: parse_video(v) for name, v in videos.items()}
             for name in videos:
                 for t in range(observed, T):
