@@ -23,6 +23,10 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
     dit = json.loads((model_dir / "transformer" / "config.json").read_text())
     vae = json.loads((model_dir / "vae" / "config.json").read_text())
     hours = info["compute_s"] / 3600
+    from .train import CONFIGS
+
+    # the plan as the training command now stands (a resumed run follows it)
+    planned = next((c.dit_steps for c in CONFIGS.values() if c.name == cfg["name"]), cfg["dit_steps"])
     f = 2 ** (len(vae["channels"]) - 1)
     lat = (cfg["frames"], cfg["height"] // f, cfg["width"] // f)
     tokens = ((lat[0] + dit["patch_size_t"] - 1) // dit["patch_size_t"]) * (lat[1] // dit["patch_size"]) \
@@ -70,7 +74,7 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         f"{int(cfg['no_obs_prob'] * 100)}% text-to-video and otherwise 1..T-1 observed frames, aspect-ratio buckets "
         f"{int(cfg['aspect_prob'] * 100)}% and short durations {int(cfg['short_prob'] * 100)}% of steps. "
         f"Autoencoder: {cfg['ae_steps']} steps at batch {cfg['ae_batch']}.",
-        f"DiT steps so far: **{info['step']}** of the {cfg['dit_steps']} planned; DiT training time "
+        f"DiT steps so far: **{info['step']}** of the {planned} planned; DiT training time "
         f"{hours:.2f} h on 2 CPU cores (sessions resumed from checkpoints).",
         "",
     ]
