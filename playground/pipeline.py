@@ -7,6 +7,7 @@ enricher's caption index (`enrich/`). The frozen text encoder comes from an inst
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -301,7 +302,7 @@ class WorldSimPipeline(DiffusionPipeline):
             record = SamplingTrace(sigmas=[float(s) for s in scheduler.sigmas],
                                    token_grid=self.transformer.token_grid(*lat_shape[2:]), estimated_bytes=est)
 
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _nullcontext()
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
         for i, t in enumerate(self.progress_bar(scheduler.timesteps)):
             sigma = scheduler.sigmas[i]
             latents = latents * (1 - m) + cond_latents * m  # observed frames are clean
@@ -372,14 +373,6 @@ class WorldSimPipeline(DiffusionPipeline):
             new = out.frames[0, ctx.shape[0]:]
             video = np.concatenate([video, new[: target - video.shape[0]]])
         return video
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *a):
-        return False
 
 
 def build_pipeline(transformer: SpacetimeDiT, vae: VideoAutoencoder) -> WorldSimPipeline:

@@ -303,21 +303,17 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         pt, p = self.config.patch_size_t, self.config.patch_size
         return (math.ceil(frames / pt), height // p, width // p)
 
-    def forward(
+    def embed(
         self,
         sample: torch.Tensor,
         timestep: torch.Tensor,
         text_embeds: torch.Tensor | None = None,
         cond_latents: torch.Tensor | None = None,
         cond_mask: torch.Tensor | None = None,
-        capture: AttentionCapture | None = None,
-    ) -> torch.Tensor:
-        """Predict the clean latent video.
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int, int]]:
+        """Inputs -> tokens (B, N, D) with positions, the conditioning vector (B, D) and the token grid.
 
-        sample: (B, c, T, h, w) noisy latents; timestep: (B,) noise level sigma in [0, 1];
-        text_embeds: (B, text_dim) or None (= the null text); rows that are all zero also mean "no text";
-        cond_latents: (B, c, T, h, w) clean latents of observed frames (anything where unobserved);
-        cond_mask: (B, T) 1 where a frame is observed. Returns x0: (B, c, T, h, w).
+        Shared by `forward` and the app's replay of one block's attention arithmetic.
         """
         b, c, t, h, w = sample.shape
         pt, p = self.config.patch_size_t, self.config.patch_size
@@ -342,6 +338,27 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
             is_null = (text_embeds.abs().sum(dim=1, keepdim=True) == 0).to(text_embeds.dtype)
             text_embeds = text_embeds * (1 - is_null) + self.null_text[None] * is_null
         cond = self.t_embedder(timestep.reshape(-1).expand(b)) + self.text_embedder(text_embeds)  # (B, D)
+        return x, cond, grid
+
+    def forward(
+        self,
+        sample: torch.Tensor,
+        timestep: torch.Tensor,
+        text_embeds: torch.Tensor | None = None,
+        cond_latents: torch.Tensor | None = None,
+        cond_mask: torch.Tensor | None = None,
+        capture: AttentionCapture | None = None,
+    ) -> torch.Tensor:
+        """Predict the clean latent video.
+
+        sample: (B, c, T, h, w) noisy latents; timestep: (B,) noise level sigma in [0, 1];
+        text_embeds: (B, text_dim) or None (= the null text); rows that are all zero also mean "no text";
+        cond_latents: (B, c, T, h, w) clean latents of observed frames (anything where unobserved);
+        cond_mask: (B, T) 1 where a frame is observed. Returns x0: (B, c, T, h, w).
+        """
+        t = sample.shape[2]
+        pt, p = self.config.patch_size_t, self.config.patch_size
+        x, cond, grid = self.embed(sample, timestep, text_embeds, cond_latents, cond_mask)
 
         for i, block in enumerate(self.blocks):
             x = block(x, cond, grid, capture, f"blocks.{i}.attn")

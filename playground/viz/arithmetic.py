@@ -11,10 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from einops import rearrange
 
-from ..models.dit import SpacetimeDiT, modulate, sincos_3d
+from ..models.dit import SpacetimeDiT, modulate
 
 
 @dataclass
@@ -63,19 +61,8 @@ def block_qkv(model: SpacetimeDiT, layer: int, latents: torch.Tensor, sigma: flo
               cond_latents: torch.Tensor, cond_mask: torch.Tensor):
     """Replay the forward pass up to block `layer`: -> q, k, v each (B', heads, L, d) in that block's sequence
     layout, and the token grid. latents / cond_latents (1, c, T, h, w), cond_mask (1, T), text_embeds (1, D)."""
-    b, c, t, h, w = latents.shape
-    pt = model.config.patch_size_t
-    mask = cond_mask.to(latents.dtype)[:, None, :, None, None].expand(b, 1, t, h, w)
-    x = torch.cat([latents, cond_latents * mask, mask], dim=1)  # (B, 2c+1, T, h, w)
-    pad = (-t) % pt
-    if pad:
-        x = F.pad(x, (0, 0, 0, 0, 0, pad))
-    grid = model.token_grid(t, h, w)
-    x = rearrange(model.x_embedder(x), "b d t h w -> b (t h w) d")  # (B, N, D)
-    x = x + sincos_3d(model.config.hidden_size, grid).to(x.dtype)[None]
-    is_null = (text_embeds.abs().sum(dim=1, keepdim=True) == 0).to(text_embeds.dtype)
-    text = text_embeds * (1 - is_null) + model.null_text[None] * is_null
-    cond = model.t_embedder(torch.full((b,), float(sigma))) + model.text_embedder(text)  # (B, D)
+    x, cond, grid = model.embed(latents, torch.full((latents.shape[0],), float(sigma)), text_embeds,
+                                cond_latents, cond_mask)  # (B, N, D), (B, D)
     for block in model.blocks[:layer]:
         x = block(x, cond, grid)
     block = model.blocks[layer]
