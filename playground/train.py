@@ -284,13 +284,10 @@ def export_model(cfg: TrainConfig, ema, vae, enricher, out_dir: Path, card_extra
     if tmp.exists():
         shutil.rmtree(tmp)
     pipe.save_pretrained(tmp)
-    card = out_dir / "README.md"
-    if card.exists():
-        shutil.copy(card, tmp / "README.md")
-    if out_dir.exists():
-        for p in ("results.json",):
-            if (out_dir / p).exists():
-                shutil.copy(out_dir / p, tmp / p)
+    if out_dir.exists():  # keep the card and the measured results that live beside the components
+        for f in out_dir.iterdir():
+            if f.is_file() and f.name not in ("model_index.json", "training.json"):
+                shutil.copy(f, tmp / f.name)
     (tmp / "training.json").write_text(json.dumps(card_extra, indent=1))
     if out_dir.exists():
         shutil.rmtree(out_dir)
