@@ -80,7 +80,7 @@ def main() -> None:
     lat = torch.randn(2, c.latent_channels, f, h // fac, w // fac)
     latte = LatteTransformer3DModel(
         num_attention_heads=c.num_heads, attention_head_dim=c.hidden_size // c.num_heads, in_channels=c.latent_channels,
-        out_channels=c.latent_channels, num_layers=c.depth // 2, sample_size=h // fac, patch_size=1,
+        out_channels=c.latent_channels, num_layers=c.depth // 2, sample_size=h // fac, patch_size=c.patch_size,
         cross_attention_dim=c.hidden_size, caption_channels=384, video_length=f, norm_type="ada_norm_single",
         activation_fn="gelu-approximate",
     ).eval()
@@ -99,9 +99,10 @@ def main() -> None:
     print(f"\n## DiT forward, batch 2, latent {tuple(lat.shape[1:])}")
     print(f"ours (patch {c.patch_size_t}x{c.patch_size}x{c.patch_size}, {n_ours[0] * n_ours[1] * n_ours[2]} tokens, "
           f"{count_parameters(dit) / 1e6:.2f}M): {t['ours'] * 1000:.1f} ms")
-    print(f"ours with temporal patch 1 ({f * (h // fac) * (w // fac)} tokens, {count_parameters(ours_joint_patch1) / 1e6:.2f}M):"
+    n_frame = (h // fac // c.patch_size) * (w // fac // c.patch_size)  # spatial tokens per frame
+    print(f"ours with temporal patch 1 ({f * n_frame} tokens, {count_parameters(ours_joint_patch1) / 1e6:.2f}M):"
           f" {t['ours_pt1'] * 1000:.1f} ms")
-    print(f"diffusers LatteTransformer3DModel ({f * (h // fac) * (w // fac)} tokens, {count_parameters(latte) / 1e6:.2f}M, "
+    print(f"diffusers LatteTransformer3DModel ({f * n_frame} tokens, {count_parameters(latte) / 1e6:.2f}M, "
           f"caption cross-attention): {t['latte'] * 1000:.1f} ms")
     print(f"ratio ours / Latte: {t['ours'] / t['latte']:.2f}x; same token count (ours pt=1 / Latte): "
           f"{t['ours_pt1'] / t['latte']:.2f}x")

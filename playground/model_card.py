@@ -73,9 +73,11 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         f"{cfg['ema_decay']}, grad clip {cfg['grad_clip']}, text dropout {cfg['text_dropout']}, "
         f"{int(cfg['no_obs_prob'] * 100)}% text-to-video and otherwise 1..T-1 observed frames, aspect-ratio buckets "
         f"{int(cfg['aspect_prob'] * 100)}% and short durations {int(cfg['short_prob'] * 100)}% of steps. "
-        f"Autoencoder: {cfg['ae_steps']} steps at batch {cfg['ae_batch']}.",
-        f"DiT steps so far: **{info['step']}** of the {planned} planned; DiT training time "
-        f"{hours:.2f} h on 2 CPU cores (sessions resumed from checkpoints).",
+        f"Autoencoder: {cfg['ae_steps']} steps at batch {cfg['ae_batch']}, L1 + L2 loss"
+        + (f" with the parser's ball pixels weighted {cfg['ae_ball_weight']:g}x." if cfg.get("ae_ball_weight") else "."),
+        (f"DiT steps: **{info['step']}**, the whole schedule" if info["step"] >= planned
+         else f"DiT steps so far: **{info['step']}** of the {planned} planned")
+        + f"; DiT training time {hours:.2f} h on 2 CPU cores (sessions resumed from checkpoints).",
         "",
     ]
     if evaluation:

@@ -47,3 +47,25 @@ def test_resume_continues_from_the_same_step_with_the_same_weights(tmp_path, cac
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=1e-6, rtol=1e-5)
     assert _losses(tmp_path / "b") == pytest.approx(_losses(tmp_path / "a"), rel=1e-5)
+
+
+def test_autoencoder_loss_weights_exactly_the_parsed_ball_pixels():
+    from playground.probes.parser import classify_pixels
+    from playground.train import ae_loss, ball_mask
+    from playground.world import sample_clip
+
+    clip = sample_clip("collision", "train", seed=5)
+    frames = clip.frames[:3]  # (3, H, W, 3) uint8
+    mask = ball_mask(frames)  # (3, 1, 1, H, W)
+    balls = torch.from_numpy(classify_pixels(frames) >= 0)
+    assert balls.any()
+    assert bool((mask[:, 0, 0][balls] == 1).all())  # every parsed ball pixel is weighted
+    assert 0 < mask.mean() < 0.2  # balls and their rims, not the floor
+    # the same error costs ball_weight times more on a ball pixel than on the floor
+    x = torch.zeros(1, 3, 1, 4, 4)
+    m = torch.zeros(1, 1, 1, 4, 4)
+    m[..., 0, 0] = 1
+    on_ball, on_floor = x.clone(), x.clone()
+    on_ball[..., 0, 0] += 0.5
+    on_floor[..., 3, 3] += 0.5
+    assert ae_loss(on_ball, x, m, 10.0).item() == pytest.approx(10 * ae_loss(on_floor, x, m, 10.0).item())

@@ -1,8 +1,10 @@
 """The video compression network: frames -> a small latent grid -> frames.
 
-Frame-wise 2-D convolutions (time folded into the batch): the world's frames are simple enough that a per-frame
-latent with 4x spatial compression decodes to crisp balls, and a per-frame latent is what the app's latent view
-shows frame by frame. Temporal modelling is left entirely to the DiT.
+Frame-wise 2-D convolutions (time folded into the batch): the world's frames are simple, and a per-frame latent is
+what the app's latent view shows frame by frame. Temporal modelling is left entirely to the DiT. The shipped model
+compresses 2x: at 4x a ball of 3-4 px radius at 32x32 falls into one or two latent pixels, and the decoder of a
+small autoencoder returned it in the wrong colour or not at all (the parser found the right balls in 60% of
+reconstructed frames at 4x, 82% at 2x, same training).
 """
 
 from __future__ import annotations
