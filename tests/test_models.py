@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from playground.models.autoencoder import VideoAutoencoder
-from playground.models.dit import AttentionCapture, SpacetimeDiT, SpacetimeDiT_tiny, sincos_3d
+from playground.models.dit import (
+    AttentionCapture,
+    SpacetimeDiT,
+    SpacetimeDiT_tiny,
+    last_observed_anchor,
+    sincos_3d,
+)
 
 
 def _perturbed(model):
@@ -30,6 +36,27 @@ def test_dit_untrained_predicts_zero_because_of_adaln_zero():
     model = SpacetimeDiT_tiny().eval()
     out = model(torch.randn(1, 4, 4, 8, 8), torch.rand(1))
     assert torch.count_nonzero(out) == 0
+
+
+def test_last_observed_anchor_repeats_the_latest_observed_frame_and_is_zero_before_any():
+    lat = torch.arange(2 * 1 * 5, dtype=torch.float32).reshape(2, 1, 5, 1, 1).expand(2, 1, 5, 2, 2).clone()
+    mask = torch.tensor([[1, 1, 0, 0, 0], [0, 1, 0, 1, 0]], dtype=torch.float32)
+    a = last_observed_anchor(lat, mask)[:, 0, :, 0, 0]
+    # clip 0 observes frames 0, 1 (values 0, 1); clip 1 observes frames 1, 3 (values 6, 8)
+    assert a.tolist() == [[0, 1, 1, 1, 1], [0, 6, 6, 8, 8]]
+
+
+def test_anchored_untrained_dit_predicts_the_last_observed_frame():
+    torch.manual_seed(0)
+    model = SpacetimeDiT_tiny(anchor="last_observed").eval()
+    cond = torch.randn(1, 4, 6, 8, 8)
+    mask = torch.tensor([[1.0, 1, 1, 0, 0, 0]])
+    out = model(torch.randn(1, 4, 6, 8, 8), torch.rand(1), cond_latents=cond, cond_mask=mask)
+    torch.testing.assert_close(out, torch.cat([cond[:, :, :3], cond[:, :, 2:3].expand(-1, -1, 3, -1, -1)], dim=2))
+    # no observed frames: nothing to anchor to, the model predicts zero like the plain one
+    assert torch.count_nonzero(model(torch.randn(1, 4, 6, 8, 8), torch.rand(1))) == 0
+    with pytest.raises(ValueError, match="anchor must be one of"):
+        SpacetimeDiT_tiny(anchor="first")
 
 
 @pytest.mark.parametrize("pattern", ["alternating", "joint"])

@@ -237,6 +237,23 @@ def block_kinds(pattern: str, depth: int) -> list[str]:
     raise ValueError(f"unknown attention pattern {pattern!r}; choose alternating, joint, spatial or temporal")
 
 
+ANCHORS = ("none", "last_observed")
+
+
+def last_observed_anchor(cond_latents: torch.Tensor, cond_mask: torch.Tensor) -> torch.Tensor:
+    """Each frame's most recent observed latent (at or before it); zeros before the first observed frame.
+
+    cond_latents: (B, c, T, h, w); cond_mask: (B, T), 1 = observed. With anchor="last_observed" the network predicts
+    x0 as this copy-last-frame guess plus a learned correction: the zero-initialised output layer starts the model at
+    the copy-last baseline, so training spends its steps on motion rather than on redrawing a static scene.
+    """
+    t = cond_mask.shape[1]
+    pos = torch.where(cond_mask > 0.5, torch.arange(t, device=cond_mask.device), -1)
+    last = torch.cummax(pos, dim=1).values  # (B, T): index of the latest observed frame, -1 if none yet
+    idx = last.clamp_min(0)[:, None, :, None, None].expand_as(cond_latents)
+    return torch.gather(cond_latents, 2, idx) * (last >= 0).to(cond_latents.dtype)[:, None, :, None, None]
+
+
 class SpacetimeDiT(ModelMixin, ConfigMixin):
     """Diffusion Transformer over spacetime patches, predicting the clean latent video (x0)."""
 
@@ -255,8 +272,11 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         attention_pattern: str = "alternating",
         text_dim: int = 384,
         prediction_type: str = "sample",
+        anchor: str = "none",
     ):
         super().__init__()
+        if anchor not in ANCHORS:
+            raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
         self.kinds = block_kinds(attention_pattern, depth)
         in_channels = 2 * latent_channels + 1  # noisy latent, observed latent, observed mask
         patch = (patch_size_t, patch_size, patch_size)
@@ -288,7 +308,8 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         for block in self.blocks:
             nn.init.zeros_(block.adaLN_modulation[-1].weight)
             nn.init.zeros_(block.adaLN_modulation[-1].bias)
-        # Zero-out the output layer: the untrained model predicts x0 = 0, the data mean.
+        # Zero-out the output layer: the untrained model predicts x0 = 0 (the data mean), or, anchored, the last
+        # observed frame.
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].weight)
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final_layer.linear.weight)
@@ -354,7 +375,8 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         sample: (B, c, T, h, w) noisy latents; timestep: (B,) noise level sigma in [0, 1];
         text_embeds: (B, text_dim) or None (= the null text); rows that are all zero also mean "no text";
         cond_latents: (B, c, T, h, w) clean latents of observed frames (anything where unobserved);
-        cond_mask: (B, T) 1 where a frame is observed. Returns x0: (B, c, T, h, w).
+        cond_mask: (B, T) 1 where a frame is observed. Returns x0: (B, c, T, h, w); with anchor="last_observed" that is
+        the network's output added to `last_observed_anchor`.
         """
         t = sample.shape[2]
         pt, p = self.config.patch_size_t, self.config.patch_size
@@ -368,7 +390,10 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
             x, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)",
             t=grid[0], h=grid[1], w=grid[2], pt=pt, ph=p, pw=p,
         )
-        return x[:, :, :t]
+        x = x[:, :, :t]
+        if self.config.anchor == "last_observed" and cond_mask is not None:
+            x = x + last_observed_anchor(cond_latents, cond_mask)
+        return x
 
 
 #################################################################################
@@ -391,11 +416,13 @@ def count_parameters(model: nn.Module) -> int:
 
 
 __all__ = [
+    "ANCHORS",
     "ATTENTION_KINDS",
     "AttentionCapture",
     "SpacetimeDiT",
     "SpacetimeDiT_S",
     "SpacetimeDiT_tiny",
     "count_parameters",
+    "last_observed_anchor",
     "sincos_3d",
 ]
