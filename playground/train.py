@@ -85,6 +85,9 @@ CONFIGS: dict[str, TrainConfig] = {
         name="tiny", clips=48, aspect_clips=8, frames=8, ae_channels=(8, 16, 16), ae_steps=30, ae_batch=16,
         hidden_size=32, depth=2, num_heads=2, dit_steps=40, batch=4, warmup=5, log_every=5, sample_every=10**9,
         enrich_captions=20, lr=2e-3, short_durations=(1, 4),
+        # un-anchored, so that its loss starts at the data's scale and the tests see it fall within 40 steps
+        # (anchored, it starts at the copy-last error, already small on these clips)
+        anchor="none",
     ),
 }
 
