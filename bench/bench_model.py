@@ -1,6 +1,9 @@
 """Model-stack benchmark: default clip time, attention capture overhead, and our DiT against diffusers' Latte.
 
-    python bench/bench_model.py [--model models/worldsim-s] [--repeats 5]
+    python bench/bench_model.py [--model models/worldsim-s] [--repeats 5] [--against OTHER_MODEL_DIR]
+
+--against times another model folder's default clip in the same interleaved loop (e.g. an earlier shipped model,
+unpacked with `git archive REV models/worldsim-s | tar -x -C /tmp/old`), so the two clip times are comparable.
 
 All ratios are measured in this one run, interleaved, so machine noise hits both sides alike. Do not run while
 another heavy job (e.g. training) is running.
@@ -48,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=str(Path(__file__).resolve().parent.parent / "models" / "worldsim-s"))
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--against", help="another model folder to time end to end in the same loop")
     args = ap.parse_args()
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -65,12 +69,21 @@ def main() -> None:
 
     every = TraceConfig(latents=True, attention_steps=list(range(20)))
     three = TraceConfig(latents=True, attention_steps=[0, 10, 19])
-    t = interleaved({"off": clip(), "3 steps": clip(three), "all 20 steps": clip(every)}, args.repeats)
+    fns = {"off": clip(), "3 steps": clip(three), "all 20 steps": clip(every)}
+    if args.against:
+        other = WorldSimPipeline.from_pretrained(args.against)
+        other.set_progress_bar_config(disable=True)
+        fns["against"] = lambda: other(prompt, num_frames=f, height=h, width=w, num_inference_steps=20,
+                                       guidance_scale=2.0, generator=torch.Generator().manual_seed(0))
+    t = interleaved(fns, args.repeats)
     print(f"\n## Default clip: {f} frames at {h}x{w}, 20 Euler steps, guidance 2.0 (CFG batch 2), "
           f"DiT {count_parameters(dit) / 1e6:.2f}M params, {dit.token_grid(f, h // pipe.vae.spatial_compression, w // pipe.vae.spatial_compression)} token grid")
     print(f"end to end (prompt enrichment, text encoding, sampling, decoding): {t['off']:.3f} s (goal <= 1.5 s)")
     print(f"attention capture on at 3 steps / off:  {t['3 steps'] / t['off']:.3f}x (goal <= 1.15x)")
     print(f"attention capture on at every step / off: {t['all 20 steps'] / t['off']:.3f}x")
+    if args.against:
+        print(f"{args.against}, same clip in the same loop: {t['against']:.3f} s; this model / that one: "
+              f"{t['off'] / t['against']:.3f}x")
 
     # Our DiT against diffusers' LatteTransformer3DModel of about the same size on the same latent video.
     from diffusers import LatteTransformer3DModel
