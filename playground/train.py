@@ -62,7 +62,7 @@ class TrainConfig:
     patch_size: int = 2
     attention_pattern: str = "alternating"
     anchor: str = "last_observed"  # x0 = last observed frame + the network's correction (see last_observed_anchor)
-    dit_steps: int = 2000  # 73 min on 2 cores at batch 16 (measured ~2.2 s a step); resumable across sessions
+    dit_steps: int = 2000  # 1.25 h on 2 cores at batch 16 (measured: 4,518 s, ~2.26 s a step); resumable
     batch: int = 16
     lr: float = 4e-4
     warmup: int = 300
