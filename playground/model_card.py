@@ -51,6 +51,9 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         "- Objective: rectified flow (x_t = (1 - s) x0 + s noise), x0 prediction"
         + (" (the network's output is a correction added to the last observed frame's latent, so the untrained "
            "model is the copy-last baseline)" if dit.get("anchor") == "last_observed" else "")
+        + (f", EDM preconditioning around that guess (c_skip passes a nearly clean input through, c_out scales the "
+           f"network's output; residual scale {dit['residual_std']:g}, measured on training batches; loss on the "
+           "network's own output)" if dit.get("precondition") == "edm" else "")
         + ", logit-normal noise levels; sampling with diffusers' FlowMatchEulerDiscreteScheduler.",
         "",
         "## Data",

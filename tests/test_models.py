@@ -12,6 +12,7 @@ from playground.models.dit import (
     last_observed_anchor,
     sincos_3d,
 )
+from playground.diffusion.flow import skip_coefficients
 
 
 def _perturbed(model):
@@ -57,6 +58,30 @@ def test_anchored_untrained_dit_predicts_the_last_observed_frame():
     assert torch.count_nonzero(model(torch.randn(1, 4, 6, 8, 8), torch.rand(1))) == 0
     with pytest.raises(ValueError, match="anchor must be one of"):
         SpacetimeDiT_tiny(anchor="first")
+
+
+@pytest.mark.parametrize("sigma,residual_std", [(0.05, 0.4), (0.5, 0.4), (0.9, 1.0), (0.3, 1.0)])
+def test_skip_coefficients_are_the_best_linear_guess_and_its_error(sigma, residual_std):
+    g = torch.Generator().manual_seed(0)
+    d = torch.randn(400_000, generator=g) * residual_std  # what x0 adds to the base guess
+    y = (1 - sigma) * d + sigma * torch.randn(400_000, generator=g)  # x_t - (1 - sigma) * base
+    c_skip, c_out = skip_coefficients(torch.tensor(sigma), torch.tensor(residual_std))
+    assert float(c_skip) == pytest.approx(float((d * y).mean() / (y * y).mean()), rel=0.02)
+    assert float(c_out) == pytest.approx(float((d - c_skip * y).std()), rel=0.02)
+
+
+def test_preconditioned_untrained_dit_passes_clean_input_through_and_starts_from_the_anchor_at_full_noise():
+    torch.manual_seed(0)
+    model = SpacetimeDiT_tiny(anchor="last_observed", precondition="edm", residual_std=0.4).eval()
+    cond, x0 = torch.randn(1, 4, 6, 8, 8), torch.randn(1, 4, 6, 8, 8)
+    mask = torch.tensor([[1.0, 1, 0, 0, 0, 0]])
+    anchor = last_observed_anchor(cond, mask)
+    for sigma in (1e-4, 1.0):
+        x_t = (1 - sigma) * x0 + sigma * torch.randn_like(x0)
+        out = model(x_t, torch.tensor([sigma]), cond_latents=cond, cond_mask=mask)
+        torch.testing.assert_close(out, x_t if sigma < 0.5 else anchor, atol=1e-3, rtol=1e-3)
+    with pytest.raises(ValueError, match="precondition must be one of"):
+        SpacetimeDiT_tiny(precondition="v")
 
 
 @pytest.mark.parametrize("pattern", ["alternating", "joint"])

@@ -34,7 +34,8 @@ def test_tiny_config_loss_falls_and_model_folder_loads(tmp_path, cache_dir, text
 
 
 def test_resume_continues_from_the_same_step_with_the_same_weights(tmp_path, cache_dir):
-    cfg = replace(CONFIGS["tiny"], dit_steps=12, log_every=1)
+    # the shipped recipe's objective (anchor + EDM preconditioning, measured residual scale) resumes exactly too
+    cfg = replace(CONFIGS["tiny"], dit_steps=12, log_every=1, anchor="last_observed", precondition="edm")
     straight = train(cfg, tmp_path / "a", tmp_path / "ma", cache_dir)
     first = train(cfg, tmp_path / "b", tmp_path / "mb", cache_dir, max_steps=7)
     assert first["step"] == 7

@@ -31,9 +31,32 @@ def x0_to_velocity(x_t: torch.Tensor, x0_hat: torch.Tensor, sigma: torch.Tensor 
     return (x_t - x0_hat) / s.clamp_min(1e-4)
 
 
-def masked_x0_loss(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared x0 error over the frames to predict. x0: (B, c, T, h, w); frame_mask: (B, T), 1 = predict."""
+def skip_coefficients(sigma: torch.Tensor, residual_std: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """EDM-style preconditioning (Karras et al. 2022) of an x0 predictor around a base guess.
+
+    With x0 = base + d, Var(d) = residual_std**2 and x_t = (1 - sigma) x0 + sigma * noise, the observable
+    y = x_t - (1 - sigma) base = (1 - sigma) d + sigma * noise. The best linear guess of d from y is c_skip * y, and
+    c_out is the standard deviation of what that guess leaves over, so the network's target
+    F = (x0 - base - c_skip * y) / c_out has unit variance at every noise level. As sigma -> 0, c_skip -> 1 and
+    c_out -> 0: a nearly clean input passes through untouched instead of being redrawn by the network, whose
+    errors would otherwise stay in the video as coloured speckle (measured on the un-preconditioned model:
+    x0 error 0.13 at sigma 0.03, on latents of unit variance). Shapes broadcast.
+    """
+    a = (1 - sigma) ** 2 * residual_std**2 + sigma**2
+    c_skip = (1 - sigma) * residual_std**2 / a
+    c_out = sigma * residual_std / a.sqrt()
+    return c_skip, c_out
+
+
+def masked_x0_loss(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Tensor,
+                   c_out: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared x0 error over the frames to predict. x0: (B, c, T, h, w); frame_mask: (B, T), 1 = predict.
+
+    With `c_out` (broadcastable to x0, see `skip_coefficients`) the error is divided by it: the loss on the
+    network's own unit-variance output, EDM's weighting, so that low noise levels are not starved of gradient.
+    """
     w = frame_mask.to(x0.dtype)[:, None, :, None, None]
-    err = (x0_hat - x0).pow(2) * w
+    diff = x0_hat - x0 if c_out is None else (x0_hat - x0) / c_out.clamp_min(1e-3)
+    err = diff.pow(2) * w
     denom = w.sum() * x0.shape[1] * x0.shape[3] * x0.shape[4]
     return err.sum() / denom.clamp_min(1.0)

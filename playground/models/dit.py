@@ -25,6 +25,8 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from einops import rearrange
 
+from ..diffusion.flow import skip_coefficients
+
 ATTENTION_KINDS = ("spatial", "temporal", "joint")
 
 
@@ -169,14 +171,14 @@ class Attention(nn.Module):
 class DiTBlock(nn.Module):
     """A DiT block with adaptive layer norm zero (adaLN-Zero) conditioning and one kind of attention."""
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, kind: str):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, kind: str, gelu_approximate: str = "tanh"):
         super().__init__()
         self.kind = kind
         self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate=gelu_approximate), nn.Linear(hidden, dim))
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
     def to_sequences(self, x: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
@@ -254,6 +256,9 @@ def last_observed_anchor(cond_latents: torch.Tensor, cond_mask: torch.Tensor) ->
     return torch.gather(cond_latents, 2, idx) * (last >= 0).to(cond_latents.dtype)[:, None, :, None, None]
 
 
+PRECONDITIONINGS = ("none", "edm")
+
+
 class SpacetimeDiT(ModelMixin, ConfigMixin):
     """Diffusion Transformer over spacetime patches, predicting the clean latent video (x0)."""
 
@@ -273,10 +278,15 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         text_dim: int = 384,
         prediction_type: str = "sample",
         anchor: str = "none",
+        precondition: str = "none",
+        residual_std: float = 1.0,
+        gelu_approximate: str = "tanh",
     ):
         super().__init__()
         if anchor not in ANCHORS:
             raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
+        if precondition not in PRECONDITIONINGS:
+            raise ValueError(f"precondition must be one of {PRECONDITIONINGS}, got {precondition!r}")
         self.kinds = block_kinds(attention_pattern, depth)
         in_channels = 2 * latent_channels + 1  # noisy latent, observed latent, observed mask
         patch = (patch_size_t, patch_size, patch_size)
@@ -285,7 +295,8 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         self.text_embedder = nn.Sequential(nn.Linear(text_dim, hidden_size), nn.SiLU(), nn.Linear(hidden_size, hidden_size))
         # The "no text" embedding used for classifier-free guidance, learned.
         self.null_text = nn.Parameter(torch.zeros(text_dim))
-        self.blocks = nn.ModuleList([DiTBlock(hidden_size, num_heads, mlp_ratio, k) for k in self.kinds])
+        self.blocks = nn.ModuleList([DiTBlock(hidden_size, num_heads, mlp_ratio, k, gelu_approximate)
+                                     for k in self.kinds])
         self.final_layer = FinalLayer(hidden_size, patch_size_t * patch_size * patch_size, latent_channels)
         self.initialize_weights()
 
@@ -375,8 +386,9 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         sample: (B, c, T, h, w) noisy latents; timestep: (B,) noise level sigma in [0, 1];
         text_embeds: (B, text_dim) or None (= the null text); rows that are all zero also mean "no text";
         cond_latents: (B, c, T, h, w) clean latents of observed frames (anything where unobserved);
-        cond_mask: (B, T) 1 where a frame is observed. Returns x0: (B, c, T, h, w); with anchor="last_observed" that is
-        the network's output added to `last_observed_anchor`.
+        cond_mask: (B, T) 1 where a frame is observed. Returns x0: (B, c, T, h, w), the network's output combined
+        with the last observed frame and the noisy input as `skip` describes (plain x0 without anchor and
+        preconditioning).
         """
         t = sample.shape[2]
         pt, p = self.config.patch_size_t, self.config.patch_size
@@ -390,10 +402,41 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
             x, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)",
             t=grid[0], h=grid[1], w=grid[2], pt=pt, ph=p, pw=p,
         )
-        x = x[:, :, :t]
-        if self.config.anchor == "last_observed" and cond_mask is not None:
-            x = x + last_observed_anchor(cond_latents, cond_mask)
-        return x
+        x = x[:, :, :t]  # the network's output F: (B, c, T, h, w)
+        base, c_skip, c_out = self.skip(sample, timestep, cond_latents, cond_mask)
+        if self.config.precondition == "none":
+            return x + base
+        return base + c_skip * (sample - (1 - self._sigma(timestep, sample)) * base) + c_out * x
+
+    @staticmethod
+    def _sigma(timestep: torch.Tensor, sample: torch.Tensor) -> torch.Tensor:
+        return timestep.reshape(-1).to(sample.dtype).expand(sample.shape[0])[:, None, None, None, None]
+
+    def skip(
+        self,
+        sample: torch.Tensor,
+        timestep: torch.Tensor,
+        cond_latents: torch.Tensor | None = None,
+        cond_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | float, torch.Tensor | float]:
+        """What the x0 prediction is made of besides the network: x0 = base + c_skip * (x_t - (1 - sigma) base)
+        + c_out * F.
+
+        base: the last observed frame's latent with anchor="last_observed", else 0. With precondition="edm",
+        c_skip and c_out come from `skip_coefficients` with the residual's standard deviation `residual_std`
+        where a frame has an anchor and 1 (the latents' own scale) where it has none; otherwise c_skip = 0 and
+        c_out = 1, the plain x0 predictor. The training loss divides by c_out (playground.train.dit_loss).
+        """
+        anchored = self.config.anchor == "last_observed" and cond_mask is not None
+        base = last_observed_anchor(cond_latents, cond_mask) if anchored else torch.zeros_like(sample)
+        if self.config.precondition == "none":
+            return base, 0.0, 1.0
+        if anchored:
+            has_base = (torch.cummax(cond_mask, dim=1).values > 0.5).to(sample.dtype)[:, None, :, None, None]
+        else:
+            has_base = sample.new_zeros(sample.shape[0], 1, sample.shape[2], 1, 1)
+        residual_std = 1 + (self.config.residual_std - 1) * has_base  # (B, 1, T, 1, 1)
+        return (base, *skip_coefficients(self._sigma(timestep, sample), residual_std))
 
 
 #################################################################################
@@ -417,6 +460,7 @@ def count_parameters(model: nn.Module) -> int:
 
 __all__ = [
     "ANCHORS",
+    "PRECONDITIONINGS",
     "ATTENTION_KINDS",
     "AttentionCapture",
     "SpacetimeDiT",
