@@ -95,7 +95,7 @@ def main() -> None:
         num_attention_heads=c.num_heads, attention_head_dim=c.hidden_size // c.num_heads, in_channels=c.latent_channels,
         out_channels=c.latent_channels, num_layers=c.depth // 2, sample_size=h // fac, patch_size=c.patch_size,
         cross_attention_dim=c.hidden_size, caption_channels=384, video_length=f, norm_type="ada_norm_single",
-        activation_fn="gelu-approximate",
+        activation_fn="gelu" if c.get("gelu_approximate", "tanh") == "none" else "gelu-approximate",  # as ours
     ).eval()
     ours_joint_patch1 = SpacetimeDiT(**{**dict(c), "patch_size_t": 1}).eval()
     text = torch.randn(2, 384)

@@ -13,6 +13,10 @@ the first `observed` frames are given, and each row predicts the rest:
 Metrics, over predicted frames only, parsed by `playground.probes.parser`:
   objects_kept   share of frames whose parsed colour multiset (which colours, how many blobs of each) equals
                  the one parsed from the true frame (const_velocity: n/a, it has no frames)
+  failures       why the other frames fail, each as a share of all predicted frames (a frame can fail in several
+                 ways): `missing` a colour of the truth is not found, `extra` a colour the truth does not have,
+                 `split` more blobs of a true colour than the truth has
+The command line also measures the DiT's denoising error at fixed noise levels (`denoise_error`).
   velocity_err   mean |v_pred - v_true| in px/frame, v from consecutive centroids, v_true from the projected
                  ground truth, over balls fully visible (visible fraction > 0.9) in both frames; a ball the
                  row lost in a frame counts as its true speed (it did not move it)
@@ -42,6 +46,12 @@ def _colour_multiset(dets) -> Counter:
     return Counter(d.color for d in dets)
 
 
+def _failure_kinds(pred: Counter, truth: Counter) -> dict[str, bool]:
+    """How a frame's parsed colour multiset differs from the truth's (see `failures` in the module docstring)."""
+    return {"missing": any(c not in pred for c in truth), "extra": any(c not in truth for c in pred),
+            "split": any(pred[c] > n for c, n in truth.items() if c in pred)}
+
+
 def _track_errors(centroids_pred: np.ndarray, gt_c: np.ndarray, gt_vis: np.ndarray, k: int, lost_pos: float):
     """Velocity and position errors of one ball over predicted frames k..T-1 (pred NaN = lost)."""
     v_err, p_err = [], []
@@ -69,7 +79,8 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
                     "guidance": guidance, "splits": {}}
     for split in splits:
         names = ("truth", "autoencoder", "model", "copy_last", "const_velocity")
-        rows = {r: {"kept": [], "v": [], "p": []} for r in names if r != "autoencoder" or hasattr(pipe, "vae")}
+        rows = {r: {"kept": [], "v": [], "p": [], "fail": Counter()} for r in names
+                if r != "autoencoder" or hasattr(pipe, "vae")}
         for i in tqdm(range(trials), desc=f"evaluate {split}", disable=not progress):
             clip = sample_clip("mixed", split, seed=EVAL_SEED_BASE + seed * 10_000 + i, n_frames=T, height=H, width=W)
             gen = torch.Generator().manual_seed(seed * 10_000 + i)
@@ -88,7 +99,9 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
             parsed = {name: parse_video(v) for name, v in videos.items()}
             for name in videos:
                 for t in range(observed, T):
-                    rows[name]["kept"].append(_colour_multiset(parsed[name][t]) == _colour_multiset(parsed["truth"][t]))
+                    pred, want = _colour_multiset(parsed[name][t]), _colour_multiset(parsed["truth"][t])
+                    rows[name]["kept"].append(pred == want)
+                    rows[name]["fail"].update(k for k, bad in _failure_kinds(pred, want).items() if bad)
             for b, ball in enumerate(clip.scene.balls):
                 gt_c, gt_vis = clip.gt.centroids[:, b], clip.gt.visible[:, b]
                 for name in videos:
@@ -116,6 +129,8 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
                 "objects_kept": float(np.mean(r["kept"])) if r["kept"] else None,
                 "velocity_err_px": float(np.mean(r["v"])) if r["v"] else None,
                 "position_err_px": float(np.mean(r["p"])) if r["p"] else None,
+                "failures": ({k: r["fail"][k] / len(r["kept"]) for k in ("missing", "extra", "split")}
+                             if r["kept"] else None),
                 "n_frames": len(r["kept"]),
                 "n_ball_frames": len(r["v"]),
             }
@@ -128,15 +143,51 @@ def to_markdown(result: dict) -> str:
     lines = [f"Held-out seeds, `mixed` family, {result['trials']} clips per split, {result['observed']} of "
              f"{result['frames']} frames observed at {result['height']}x{result['width']}, {result['steps']} steps, "
              f"guidance {result['guidance']}.", ""]
-    lines.append("| split | row | objects kept (frames) | velocity error (px/frame) | position error (px) |")
-    lines.append("| --- | --- | --- | --- | --- |")
+    lines.append("| split | row | objects kept (frames) | velocity error (px/frame) | position error (px) | "
+                 "frames missing a colour | with an extra colour | with a split ball |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     fmt = lambda v, pct=False: "n/a" if v is None else (f"{100 * v:.1f}%" if pct else f"{v:.2f}")  # noqa: E731
     for split, rows in result["splits"].items():
         name = "in-distribution" if split == "train" else "held-out"
         for row, m in rows.items():
+            fail = m.get("failures") or {}
             lines.append(f"| {name} | {row} | {fmt(m['objects_kept'], True)} | {fmt(m['velocity_err_px'])} | "
-                         f"{fmt(m['position_err_px'])} |")
+                         f"{fmt(m['position_err_px'])} | "
+                         + " | ".join(fmt(fail.get(k), True) for k in ("missing", "extra", "split")) + " |")
+    if result.get("denoise"):
+        d = result["denoise"]
+        lines += ["", f"Denoising error of the DiT alone (latent RMS over predicted frames, latents of unit variance; "
+                  f"{d['clips']} in-distribution clips, true latents noised to each level, {result['observed']} "
+                  f"frames observed; copy-last: {d['copy_last_rmse']:.3f}):", "",
+                  "| noise level | " + " | ".join(f"{s:g}" for s in d["sigmas"]) + " |",
+                  "| --- |" + " --- |" * len(d["sigmas"]),
+                  "| x0 error | " + " | ".join(f"{e:.3f}" for e in d["model_rmse"]) + " |"]
     return "\n".join(lines)
+
+
+@torch.no_grad()
+def denoise_error(pipe, clips: int = 12, observed: int = 4, sigmas=(1.0, 0.7, 0.5, 0.3, 0.1, 0.03),
+                  seed: int = 0) -> dict:
+    """The DiT's x0 error at fixed noise levels: true latents of held-out in-distribution clips, noised to sigma,
+    the first `observed` frames given clean, the caption as text, no guidance. At low sigma the input nearly is the
+    answer, so the error there is the floor the network adds to every sampled video."""
+    T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
+    vids = [sample_clip("mixed", "train", seed=EVAL_SEED_BASE + seed * 10_000 + i, n_frames=T, height=H, width=W)
+            for i in range(clips)]
+    z = pipe.vae.encode(from_uint8(np.stack([v.frames for v in vids])).to(pipe.device))  # (N, c, T, h, w)
+    text = pipe.encode_text([v.caption for v in vids])
+    mask = torch.zeros(clips, T, device=pipe.device)
+    mask[:, :observed] = 1
+    m = mask[:, None, :, None, None]
+    noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed)).to(pipe.device)
+    copy_last = z[:, :, observed - 1 : observed].expand_as(z)
+    rmse = lambda a: float(((a - z)[:, :, observed:] ** 2).mean().sqrt())  # noqa: E731
+    errs = []
+    for s in sigmas:
+        x_t = ((1 - s) * z + s * noise) * (1 - m) + z * m
+        errs.append(rmse(pipe.transformer(x_t, torch.full((clips,), s, device=pipe.device), text_embeds=text,
+                                          cond_latents=z, cond_mask=mask)))
+    return {"clips": clips, "sigmas": list(sigmas), "model_rmse": errs, "copy_last_rmse": rmse(copy_last)}
 
 
 def main(argv=None) -> None:
@@ -156,6 +207,7 @@ def main(argv=None) -> None:
     pipe.set_progress_bar_config(disable=True)
     res = evaluate(pipe, trials=args.trials, observed=args.observed, steps=args.steps, guidance=args.guidance,
                    seed=args.seed)
+    res["denoise"] = denoise_error(pipe, observed=args.observed, seed=args.seed)
     print(to_markdown(res))
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))

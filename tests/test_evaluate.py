@@ -1,8 +1,11 @@
 """The model-card evaluation: rows computed the same way, floors at the floor."""
 
 import numpy as np
+import pytest
 
-from playground.evaluate import evaluate, to_markdown
+from collections import Counter
+
+from playground.evaluate import _failure_kinds, denoise_error, evaluate, to_markdown
 
 
 class CopyLastPipe:
@@ -27,5 +30,22 @@ def test_model_row_equals_the_baseline_it_imitates_and_truth_is_the_floor():
         assert rows["truth"]["velocity_err_px"] < 0.3
         assert rows["truth"]["velocity_err_px"] < rows["copy_last"]["velocity_err_px"]
         assert rows["const_velocity"]["objects_kept"] is None
+        assert rows["truth"]["failures"] == {"missing": 0.0, "extra": 0.0, "split": 0.0}
     md = to_markdown(res)
     assert "| held-out | const_velocity | n/a |" in md
+
+
+def test_failure_kinds_name_how_the_parsed_colours_differ():
+    truth = Counter({"red": 1, "blue": 1})
+    assert _failure_kinds(Counter({"red": 1, "blue": 1}), truth) == {"missing": False, "extra": False, "split": False}
+    assert _failure_kinds(Counter({"red": 2, "green": 1}), truth) == {"missing": True, "extra": True, "split": True}
+
+
+def test_denoise_error_of_an_untrained_anchored_model_is_the_copy_last_error_at_full_noise(tiny_pipe):
+    from playground.models.dit import SpacetimeDiT_tiny
+
+    tiny_pipe.transformer = SpacetimeDiT_tiny(anchor="last_observed", precondition="edm", residual_std=0.4).eval()
+    tiny_pipe.defaults = {"frames": 8, "height": 16, "width": 16}
+    d = denoise_error(tiny_pipe, clips=2, observed=2, sigmas=(1.0, 0.001))
+    assert d["model_rmse"][0] == pytest.approx(d["copy_last_rmse"], rel=1e-5)  # F = 0 and c_skip = 0: the anchor
+    assert d["model_rmse"][1] < 0.01  # c_skip ~ 1: a nearly clean input passes through
