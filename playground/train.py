@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from einops import rearrange
 from tqdm.auto import tqdm
 
 from .diffusion.flow import add_noise, logit_normal_sigmas, masked_x0_loss
@@ -65,6 +66,7 @@ class TrainConfig:
     # EDM preconditioning around the anchor: a nearly clean input passes through (SpacetimeDiT.skip); its residual
     # scale is measured on the training batches (measure_residual_std)
     precondition: str = "edm"
+    dit_ball_weight: float = 1.0  # >1: loss weight of latent pixels with a ball in the frame or in its anchor
     gelu_approximate: str = "none"  # exact GELU; the tanh approximation bought no speed here (bench_model --against: 1.02x)
     dit_steps: int = 8000  # resumable; the measured compute is in the model card (training.json compute_s)
     batch: int = 16
@@ -288,17 +290,26 @@ def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: 
     gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
     sigma = logit_normal_sigmas(cfg.batch, gen)
     noise = torch.randn(x0.shape, generator=gen)
-    return x0, text, obs_mask, sigma, noise
+    weight = None
+    if cfg.dit_ball_weight != 1.0:
+        px = b["frames"][idx, start : start + frames]  # (B, T, H, W, 3) uint8
+        m = ball_mask(px.reshape(-1, *px.shape[2:]))[:, :, 0]  # (B*T, 1, H, W)
+        m = F.max_pool2d(m, px.shape[2] // x0.shape[3])  # down to the latent grid
+        m = rearrange(m, "(b t) 1 h w -> b 1 t h w", b=cfg.batch)
+        m = torch.maximum(m, last_observed_anchor(m, obs_mask))  # where the ball is, and where the anchor has it
+        weight = 1 + (cfg.dit_ball_weight - 1) * m
+    return x0, text, obs_mask, sigma, noise, weight
 
 
-def dit_loss(model, x0, text, obs_mask, sigma, noise, raw: SpacetimeDiT | None = None) -> torch.Tensor:
+def dit_loss(model, x0, text, obs_mask, sigma, noise, weight=None, raw: SpacetimeDiT | None = None) -> torch.Tensor:
     """x0 error over the frames to predict; with precondition="edm", measured on the network's own output (EDM's
-    weighting). `raw`: the model without its distributed wrapper (default: `model` itself)."""
+    weighting); `weight` (B, 1, T, h, w) or None weights latent pixels. `raw`: the model without its distributed
+    wrapper (default: `model` itself)."""
     m = obs_mask[:, None, :, None, None]
     x_t = add_noise(x0, noise, sigma) * (1 - m) + x0 * m  # observed frames stay clean
     x0_hat = model(x_t, sigma, text_embeds=text, cond_latents=x0, cond_mask=obs_mask)
     c_out = (raw or model).skip(x_t, sigma, x0, obs_mask)[2]
-    return masked_x0_loss(x0_hat, x0, 1 - obs_mask, c_out if torch.is_tensor(c_out) else None)
+    return masked_x0_loss(x0_hat, x0, 1 - obs_mask, c_out if torch.is_tensor(c_out) else None, weight)
 
 
 def measure_residual_std(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, batches: int = 32) -> float:
@@ -306,7 +317,7 @@ def measure_residual_std(cfg: TrainConfig, buckets: dict, text_table: torch.Tens
     training batches: the scale of what an anchored model must add (SpacetimeDiT's `residual_std`)."""
     num, den = 0.0, 0.0
     for i in range(batches):
-        x0, _, obs_mask, _, _ = make_batch(cfg, buckets, text_table, step=i, process=2**20)  # not a real process
+        x0, _, obs_mask, *_ = make_batch(cfg, buckets, text_table, step=i, process=2**20)  # not a real process
         w = ((1 - obs_mask) * (torch.cummax(obs_mask, dim=1).values > 0.5))[:, None, :, None, None]
         num += float((w * (x0 - last_observed_anchor(x0, obs_mask)) ** 2).sum())
         den += float(w.sum()) * x0.shape[1] * x0.shape[3] * x0.shape[4]
@@ -447,11 +458,11 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     while step < end_step:
         if stop["flag"] or (max_minutes is not None and time.time() - t_start > max_minutes * 60):
             break
-        x0, text, obs_mask, sigma, noise = (t.to(device) for t in
-                                            make_batch(cfg, buckets, text_table, step, accelerator.process_index))
+        x0, text, obs_mask, sigma, noise, weight = (t if t is None else t.to(device) for t in
+                                                    make_batch(cfg, buckets, text_table, step, accelerator.process_index))
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        loss = dit_loss(model, x0, text, obs_mask, sigma, noise, raw)
+        loss = dit_loss(model, x0, text, obs_mask, sigma, noise, weight, raw)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)

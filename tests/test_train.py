@@ -70,3 +70,24 @@ def test_autoencoder_loss_weights_exactly_the_parsed_ball_pixels():
     on_ball[..., 0, 0] += 0.5
     on_floor[..., 3, 3] += 0.5
     assert ae_loss(on_ball, x, m, 10.0).item() == pytest.approx(10 * ae_loss(on_floor, x, m, 10.0).item())
+
+
+def test_dit_ball_weight_covers_the_balls_of_each_frame_and_of_its_anchor():
+    import torch.nn.functional as F
+
+    from playground.train import ball_mask, make_batch
+    from playground.world import sample_clip
+
+    frames = sample_clip("inertia", "train", seed=3, n_frames=8).frames[None]  # (1, 8, 32, 32, 3)
+    buckets = {(32, 32): {"frames": frames, "latents": torch.zeros(1, 4, 8, 16, 16), "text_index": np.array([0])}}
+    cfg = replace(CONFIGS["tiny"], frames=8, batch=3, aspect_prob=0.0, short_prob=0.0, no_obs_prob=0.0,
+                  dit_ball_weight=5.0)
+    _, _, obs_mask, _, _, weight = make_batch(cfg, buckets, torch.zeros(1, 384), step=0)
+    balls = F.max_pool2d(ball_mask(frames[0])[:, :, 0], 2)[:, 0] > 0  # (T, 16, 16) on the latent grid
+    assert set(weight.unique().tolist()) == {1.0, 5.0}
+    for b in range(cfg.batch):
+        last = int(obs_mask[b].sum()) - 1  # observed frames are 0..last
+        for t in range(cfg.frames):
+            want = balls[t] | balls[min(t, last)]
+            assert torch.equal(weight[b, 0, t] == 5.0, want)
+    assert make_batch(replace(cfg, dit_ball_weight=1.0), buckets, torch.zeros(1, 384), step=0)[-1] is None

@@ -49,14 +49,15 @@ def skip_coefficients(sigma: torch.Tensor, residual_std: torch.Tensor) -> tuple[
 
 
 def masked_x0_loss(x0_hat: torch.Tensor, x0: torch.Tensor, frame_mask: torch.Tensor,
-                   c_out: torch.Tensor | None = None) -> torch.Tensor:
+                   c_out: torch.Tensor | None = None, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared x0 error over the frames to predict. x0: (B, c, T, h, w); frame_mask: (B, T), 1 = predict.
 
     With `c_out` (broadcastable to x0, see `skip_coefficients`) the error is divided by it: the loss on the
     network's own unit-variance output, EDM's weighting, so that low noise levels are not starved of gradient.
+    `weight` (broadcastable to x0) scales each element's error; the mean stays over all predicted elements.
     """
     w = frame_mask.to(x0.dtype)[:, None, :, None, None]
     diff = x0_hat - x0 if c_out is None else (x0_hat - x0) / c_out.clamp_min(1e-3)
-    err = diff.pow(2) * w
+    err = diff.pow(2) * w if weight is None else diff.pow(2) * w * weight
     denom = w.sum() * x0.shape[1] * x0.shape[3] * x0.shape[4]
     return err.sum() / denom.clamp_min(1.0)

@@ -7,6 +7,8 @@ noise level and the text denoises the tokens. Blocks attend spatially (within a 
 at one place) or jointly (all tokens).
 
 Observed frames (image-to-video, continuation) enter as extra input channels: their clean latents and a mask.
+Optionally the output is a correction to the last observed frame (`anchor`), EDM-preconditioned around it
+(`precondition`, see `SpacetimeDiT.skip`), so a nearly clean input passes through instead of being redrawn.
 
 The fast path uses fused `scaled_dot_product_attention`; when an `AttentionCapture` is passed down the call, the
 chosen layers take the readable path (softmax(QK^T / sqrt(d)) V) and hand their weights to the capture object.
