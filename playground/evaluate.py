@@ -16,12 +16,12 @@ Metrics, over predicted frames only, parsed by `playground.probes.parser`:
   failures       why the other frames fail, each as a share of all predicted frames (a frame can fail in several
                  ways): `missing` a colour of the truth is not found, `extra` a colour the truth does not have,
                  `split` more blobs of a true colour than the truth has
-The command line also measures the DiT's denoising error at fixed noise levels (`denoise_error`).
   velocity_err   mean |v_pred - v_true| in px/frame, v from consecutive centroids, v_true from the projected
                  ground truth, over balls fully visible (visible fraction > 0.9) in both frames; a ball the
                  row lost in a frame counts as its true speed (it did not move it)
   position_err   mean centroid distance (px) to the projected ground truth over the same balls; a lost ball
                  counts as the image diagonal / 4
+The command line also measures the DiT's denoising error at fixed noise levels (`denoise_error`).
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from einops import rearrange
+from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from .diffusion.flow import add_noise, logit_normal_sigmas, masked_x0_loss
