@@ -74,7 +74,8 @@ def cmd_train(args) -> None:
     run_dir = Path(args.run_dir or REPO / "runs" / cfg.name)
     model_dir = Path(args.model_dir or REPO / "models" / cfg.name)
     cache_dir = Path(args.cache_dir or REPO / "cache")
-    info = train(cfg, run_dir, model_dir, cache_dir, max_minutes=args.minutes, max_steps=args.steps)
+    info = train(cfg, run_dir, model_dir, cache_dir, max_minutes=args.minutes, max_steps=args.steps,
+                 mixed_precision=args.mixed_precision)
     print(f"stopped at step {info['step']}; model written to {model_dir}")
 
 
@@ -113,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=float, default=None, help="stop (and checkpoint) after this long")
     t.add_argument("--steps", type=int, default=None, help="stop after this many more DiT steps")
     t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    t.add_argument("--mixed-precision", choices=("no", "bf16"), default=None,
+                   help="bf16 autocast for the DiT (fast on CPUs with AVX512-BF16/AMX, and on GPUs); "
+                        "default: accelerate's setting, fp32 without one")
     t.add_argument("--run-dir", help="checkpoints, logs and samples (default runs/<name>)")
     t.add_argument("--model-dir", help="where the model folder is written (default models/<name>)")
     t.add_argument("--cache-dir", help="simulator clip cache (default cache/)")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from playground.pipeline import WorldSimPipeline
-from playground.train import CONFIGS, train
+from playground.train import CONFIGS, learning_rate, train
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,9 @@ def test_tiny_config_loss_falls_and_model_folder_loads(tmp_path, cache_dir, text
 
 def test_resume_continues_from_the_same_step_with_the_same_weights(tmp_path, cache_dir):
     # the shipped recipe's objective (anchor + EDM preconditioning, measured residual scale) resumes exactly too
-    cfg = replace(CONFIGS["tiny"], dit_steps=12, log_every=1, anchor="last_observed", precondition="edm")
+    # with a warm restart of the learning rate after the resume point
+    cfg = replace(CONFIGS["tiny"], dit_steps=12, log_every=1, anchor="last_observed", precondition="edm",
+                  lr_restarts=(9,), restart_warmup=2)
     straight = train(cfg, tmp_path / "a", tmp_path / "ma", cache_dir)
     first = train(cfg, tmp_path / "b", tmp_path / "mb", cache_dir, max_steps=7)
     assert first["step"] == 7
@@ -91,3 +93,33 @@ def test_dit_ball_weight_covers_the_balls_of_each_frame_and_of_its_anchor():
             want = balls[t] | balls[min(t, last)]
             assert torch.equal(weight[b, 0, t] == 5.0, want)
     assert make_batch(replace(cfg, dit_ball_weight=1.0), buckets, torch.zeros(1, 384), step=0)[-1] is None
+
+
+def test_learning_rate_cosine_cycles_with_warm_restarts():
+    cfg = replace(CONFIGS["default"], lr=4e-4, warmup=300, dit_steps=17000, lr_restarts=(8000,), restart_lr=2e-4,
+                  restart_warmup=100)
+    lr = [learning_rate(cfg, s) for s in range(cfg.dit_steps + 1)]
+    assert lr[0] == pytest.approx(4e-4 / 300)
+    assert max(lr) == pytest.approx(4e-4, rel=5e-3) and np.argmax(lr) == 299
+    assert np.all(np.diff(lr[299:8000]) <= 0) and lr[7999] == pytest.approx(4e-5, rel=1e-3)  # first cycle to 0.1 lr
+    assert lr[8000] == pytest.approx(2e-4 / 100)  # the restart warms up again
+    assert max(lr[8000:]) == pytest.approx(2e-4, rel=5e-3) and np.argmax(lr[8000:]) == 99
+    assert np.all(np.diff(lr[8099:]) <= 0) and lr[-1] == pytest.approx(2e-5)
+    # restarts at or past the end are ignored: one cycle over the whole run
+    short = replace(cfg, dit_steps=6000)
+    plain = replace(short, lr_restarts=())
+    assert [learning_rate(short, s) for s in range(0, 6001, 500)] == [learning_rate(plain, s) for s in range(0, 6001, 500)]
+
+
+def test_resume_records_which_steps_ran_in_which_precision(tmp_path, cache_dir):
+    cfg = replace(CONFIGS["tiny"], dit_steps=6)
+    from accelerate.state import AcceleratorState
+
+    train(cfg, tmp_path / "run", tmp_path / "model", cache_dir, max_steps=3, mixed_precision="no")
+    AcceleratorState._reset_state(True)  # accelerate's precision is per process; a resumed run is a new process
+    info = train(cfg, tmp_path / "run", tmp_path / "model", cache_dir, mixed_precision="bf16")
+    assert info["step"] == 6
+    assert info["mixed_precision"] == [[0, "no"], [3, "bf16"]]
+    written = json.loads((tmp_path / "model" / "training.json").read_text())
+    assert written["mixed_precision"] == [[0, "no"], [3, "bf16"]]
+    AcceleratorState._reset_state(True)
