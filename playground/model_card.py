@@ -74,7 +74,10 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         "```",
         "",
         "## Recipe and compute",
-        f"AdamW lr {cfg['lr']} (warm-up {cfg['warmup']}, cosine to 10%), batch {cfg['batch']}, EMA "
+        f"AdamW lr {cfg['lr']} (warm-up {cfg['warmup']}, cosine to 10%"
+        + "".join(f"; warm restart at step {r} to {cfg['restart_lr']:g} (warm-up {cfg['restart_warmup']}, cosine to 10%)"
+                  for r in sorted(cfg.get("lr_restarts") or ()) if r < cfg["dit_steps"])
+        + f"), batch {cfg['batch']}, EMA "
         f"{cfg['ema_decay']}, grad clip {cfg['grad_clip']}, text dropout {cfg['text_dropout']}, "
         f"{int(cfg['no_obs_prob'] * 100)}% text-to-video and otherwise 1..T-1 observed frames, aspect-ratio buckets "
         f"{int(cfg['aspect_prob'] * 100)}% and short durations {int(cfg['short_prob'] * 100)}% of steps. "
@@ -82,7 +85,10 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         + (f" with the parser's ball pixels weighted {cfg['ae_ball_weight']:g}x." if cfg.get("ae_ball_weight") else "."),
         (f"DiT steps: **{info['step']}**, the whole schedule" if info["step"] >= planned
          else f"DiT steps so far: **{info['step']}** of the {planned} planned")
-        + f"; DiT training time {hours:.2f} h on 2 CPU cores (resumable from checkpoints across sessions).",
+        + f"; DiT training time {hours:.2f} h on 2 CPU cores (resumable from checkpoints across sessions)"
+        + ("; precision by step: " + ", ".join(f"{'fp32' if p == 'no' else p} from step {s}"
+                                                for s, p in info["mixed_precision"])
+           if info.get("mixed_precision") else "") + ".",
         "",
     ]
     if evaluation:
