@@ -75,8 +75,8 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         "",
         "## Recipe and compute",
         f"AdamW lr {cfg['lr']} (warm-up {cfg['warmup']}, cosine to 10%"
-        + "".join(f"; warm restart at step {r} to {cfg['restart_lr']:g} (warm-up {cfg['restart_warmup']}, cosine to 10%)"
-                  for r in sorted(cfg.get("lr_restarts") or ()) if r < cfg["dit_steps"])
+        + "".join(f"; warm restart at step {r} to {cfg['restart_lr']:g} (warm-up {cfg['restart_warmup']}, "
+                  "cosine to 10%)" for r in sorted(cfg.get("lr_restarts") or ()) if r < cfg["dit_steps"])
         + f"), batch {cfg['batch']}, EMA "
         f"{cfg['ema_decay']}, grad clip {cfg['grad_clip']}, text dropout {cfg['text_dropout']}, "
         f"{int(cfg['no_obs_prob'] * 100)}% text-to-video and otherwise 1..T-1 observed frames, aspect-ratio buckets "

@@ -10,6 +10,7 @@ seed), encoded to latents after the autoencoder is trained. Every step draws its
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -69,7 +70,8 @@ class TrainConfig:
     # >1: loss weight of latent pixels with a ball in the frame or in its anchor. 5 did worse in a 1,722-step pilot
     # (objects kept 18.1% against 26.7% unweighted at the same step): balls split into more blobs
     dit_ball_weight: float = 1.0
-    gelu_approximate: str = "none"  # exact GELU; the tanh approximation bought no speed here (bench_model --against: 1.02x)
+    # exact GELU; the tanh approximation bought no speed here (bench_model --against: 1.02x)
+    gelu_approximate: str = "none"
     dit_steps: int = 21000  # resumable; the measured compute is in the model card (training.json compute_s)
     batch: int = 16
     lr: float = 4e-4
@@ -336,7 +338,7 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     """Cosine cycles with linear warmup: the first from cfg.lr over [0, first restart), then one from cfg.restart_lr
     per entry of cfg.lr_restarts (those at or past dit_steps are ignored); each ends at a tenth of its peak."""
     bounds = [0, *(r for r in sorted(cfg.lr_restarts) if 0 < r < cfg.dit_steps), cfg.dit_steps]
-    i = max(k for k in range(len(bounds) - 1) if step >= bounds[k]) if step >= 0 else 0
+    i = min(bisect.bisect_right(bounds, step) - 1, len(bounds) - 2)  # the cycle this step is in
     start, end = bounds[i], bounds[i + 1]
     peak, warmup = (cfg.lr, cfg.warmup) if i == 0 else (cfg.restart_lr, cfg.restart_warmup)
     warm = min(1.0, (step - start + 1) / max(1, warmup))
@@ -450,9 +452,6 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     print(f"DiT: {count_parameters(raw) / 1e6:.2f}M parameters; autoencoder "
           f"{count_parameters(vae) / 1e6:.2f}M; re-captioning accuracy {recap_acc}")
 
-    def lr_at(s):
-        return learning_rate(cfg, s)
-
     # SIGTERM / SIGINT end the loop at the next step boundary and checkpoint, so a run can be moved or resized.
     stop = {"flag": False}
 
@@ -482,10 +481,10 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     while step < end_step:
         if stop["flag"] or (max_minutes is not None and time.time() - t_start > max_minutes * 60):
             break
-        x0, text, obs_mask, sigma, noise, weight = (t if t is None else t.to(device) for t in
-                                                    make_batch(cfg, buckets, text_table, step, accelerator.process_index))
+        batch = make_batch(cfg, buckets, text_table, step, accelerator.process_index)
+        x0, text, obs_mask, sigma, noise, weight = (t if t is None else t.to(device) for t in batch)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = learning_rate(cfg, step)
         loss = dit_loss(model, x0, text, obs_mask, sigma, noise, weight, raw)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
@@ -496,7 +495,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
         losses.append(loss.item())
         bar.update(1)
         if step % cfg.log_every == 0:
-            rec = {"step": step, "loss": float(np.mean(losses)), "lr": lr_at(step), "time": time.time()}
+            rec = {"step": step, "loss": float(np.mean(losses)), "lr": learning_rate(cfg, step), "time": time.time()}
             losses = []
             log.write(json.dumps(rec) + "\n"), log.flush()
             bar.set_postfix(loss=f"{rec['loss']:.4f}")

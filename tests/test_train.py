@@ -108,7 +108,8 @@ def test_learning_rate_cosine_cycles_with_warm_restarts():
     # restarts at or past the end are ignored: one cycle over the whole run
     short = replace(cfg, dit_steps=6000)
     plain = replace(short, lr_restarts=())
-    assert [learning_rate(short, s) for s in range(0, 6001, 500)] == [learning_rate(plain, s) for s in range(0, 6001, 500)]
+    steps = range(0, 6001, 500)
+    assert [learning_rate(short, s) for s in steps] == [learning_rate(plain, s) for s in steps]
 
 
 def test_resume_records_which_steps_ran_in_which_precision(tmp_path, cache_dir):
@@ -117,9 +118,11 @@ def test_resume_records_which_steps_ran_in_which_precision(tmp_path, cache_dir):
 
     train(cfg, tmp_path / "run", tmp_path / "model", cache_dir, max_steps=3, mixed_precision="no")
     AcceleratorState._reset_state(True)  # accelerate's precision is per process; a resumed run is a new process
-    info = train(cfg, tmp_path / "run", tmp_path / "model", cache_dir, mixed_precision="bf16")
+    try:
+        info = train(cfg, tmp_path / "run", tmp_path / "model", cache_dir, mixed_precision="bf16")
+    finally:
+        AcceleratorState._reset_state(True)  # later tests start in fp32 whatever happened here
     assert info["step"] == 6
     assert info["mixed_precision"] == [[0, "no"], [3, "bf16"]]
     written = json.loads((tmp_path / "model" / "training.json").read_text())
     assert written["mixed_precision"] == [[0, "no"], [3, "bf16"]]
-    AcceleratorState._reset_state(True)
