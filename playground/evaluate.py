@@ -1,6 +1,6 @@
 """The model card's headline scores: does the model keep the objects, and does it move them right?
 
-    python -m playground.evaluate [--model DIR] [--trials 24] [--observed 4] [--json out.json]
+    python -m playground.evaluate [--model DIR] [--trials 24] [--observed 4] [--sampler shipped] [--json out.json]
 
 For held-out seeds of the `mixed` family (plain integer seeds from 2e9 up; training clips come from spawned
 SeedSequence children, a disjoint stream), in-distribution and held-out parameter ranges separately: the true simulator renders the clip,
@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from diffusers import FlowMatchEulerDiscreteScheduler
 from tqdm.auto import tqdm
 
-from .pipeline import from_uint8
+from .pipeline import SAMPLER_TEXT, from_uint8, sampler_name
 from .probes.parser import color_track, parse_video
 from .world import sample_clip
 
@@ -76,7 +77,7 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
     T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
     lost_pos = float(np.hypot(H, W) / 4)
     result: dict = {"trials": trials, "observed": observed, "frames": T, "height": H, "width": W, "steps": steps,
-                    "guidance": guidance, "splits": {}}
+                    "guidance": guidance, "sampler": sampler_name(pipe), "splits": {}}
     for split in splits:
         names = ("truth", "autoencoder", "model", "copy_last", "const_velocity")
         rows = {r: {"kept": [], "v": [], "p": [], "fail": Counter()} for r in names
@@ -142,7 +143,9 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
 def to_markdown(result: dict) -> str:
     lines = [f"Held-out seeds, `mixed` family, {result['trials']} clips per split, {result['observed']} of "
              f"{result['frames']} frames observed at {result['height']}x{result['width']}, {result['steps']} steps, "
-             f"guidance {result['guidance']}.", ""]
+             f"guidance {result['guidance']}"
+             + SAMPLER_TEXT.get(result.get("sampler"), "")
+             + ".", ""]
     lines.append("| split | row | objects kept (frames) | velocity error (px/frame) | position error (px) | "
                  "frames missing a colour | with an extra colour | with a split ball |")
     lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -201,9 +204,14 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sampler", choices=("shipped", "ode", "stochastic"), default="shipped",
+                    help="the model's own scheduler config, or its scheduler with stochastic_sampling off / on")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     pipe = WorldSimPipeline.from_pretrained(args.model)
+    if args.sampler != "shipped":
+        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(
+            pipe.scheduler.config, stochastic_sampling=args.sampler == "stochastic")
     pipe.set_progress_bar_config(disable=True)
     res = evaluate(pipe, trials=args.trials, observed=args.observed, steps=args.steps, guidance=args.guidance,
                    seed=args.seed)

@@ -22,6 +22,7 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
     cfg = info["config"]
     dit = json.loads((model_dir / "transformer" / "config.json").read_text())
     vae = json.loads((model_dir / "vae" / "config.json").read_text())
+    sched = json.loads((model_dir / "scheduler" / "scheduler_config.json").read_text())
     hours = info["compute_s"] / 3600
     from .train import CONFIGS
 
@@ -54,7 +55,9 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         + (f", EDM preconditioning around that guess (c_skip passes a nearly clean input through, c_out scales the "
            f"network's output; residual scale {dit['residual_std']:g}, measured on training batches; loss on the "
            "network's own output)" if dit.get("precondition") == "edm" else "")
-        + ", logit-normal noise levels; sampling with diffusers' FlowMatchEulerDiscreteScheduler.",
+        + ", logit-normal noise levels; sampling with diffusers' FlowMatchEulerDiscreteScheduler"
+        + (" with `stochastic_sampling` (each step re-noises the x0 prediction with fresh noise to the next level "
+           "instead of following the ODE)." if sched.get("stochastic_sampling") else " (Euler steps on the ODE)."),
         "",
         "## Data",
         f"Procedural clips from `playground.world`, family `{cfg['family']}` (a mix of inertia, gravity, collision, "

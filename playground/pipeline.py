@@ -246,7 +246,9 @@ class WorldSimPipeline(DiffusionPipeline):
                 They come back unchanged in the output. T_obs = 0 ... num_frames.
             num_frames, height, width: video size (defaults: the model's training size). Height and width must be
                 multiples of `spatial_factor`.
-            num_inference_steps: Euler steps of the flow-matching scheduler.
+            num_inference_steps: steps of the flow-matching scheduler: Euler steps on the ODE, or, where its config
+                has `stochastic_sampling` (the shipped model's does), steps that re-noise each x0 prediction with
+                fresh noise drawn from `generator`.
             guidance_scale: classifier-free guidance on the text (1 = off, no extra batch).
             generator: a torch.Generator (CPU) for the initial noise: same seed, same inputs -> same video.
             enrich_prompt: expand short prompts into the training caption style (reported in `prompts`).
@@ -332,7 +334,8 @@ class WorldSimPipeline(DiffusionPipeline):
                     record.attention[i] = capture.weights
                     record.attention_meta.update(capture.meta)
             v = x0_to_velocity(latents, x0, sigma)
-            latents = scheduler.step(v, t, latents, return_dict=False)[0]
+            # the generator also draws the fresh noise of a stochastic scheduler: same seed, same video
+            latents = scheduler.step(v, t, latents, generator=generator, return_dict=False)[0]
             if callback_on_step_end is not None:
                 callback_on_step_end({"step": i, "num_steps": num_inference_steps, "sigma": float(sigma),
                                       "latents": latents, "x0": x0})
@@ -375,7 +378,24 @@ class WorldSimPipeline(DiffusionPipeline):
         return video
 
 
+def sampler_name(pipe) -> str | None:
+    """"stochastic" or "ode" for a pipeline's flow-matching scheduler; None for a stand-in without one."""
+    scheduler = getattr(pipe, "scheduler", None)
+    if scheduler is None:
+        return None
+    return "stochastic" if scheduler.config.get("stochastic_sampling") else "ode"
+
+
+SAMPLER_TEXT = {"stochastic": ", stochastic sampling", "ode": ", Euler steps on the ODE"}  # for report headers
+
+
 def build_pipeline(transformer: SpacetimeDiT, vae: VideoAutoencoder) -> WorldSimPipeline:
-    """A pipeline around fresh or trained components with the project's scheduler settings."""
-    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    """A pipeline around fresh or trained components with the project's scheduler settings.
+
+    stochastic_sampling: each step moves to the next noise level by re-noising the x0 prediction with fresh noise
+    instead of following the ODE. With the 21,000-step worldsim-s, 20 steps, guidance 2 and 24 held-out clips, it
+    kept the objects in 51.0% of in-distribution frames against 45.1% on the ODE, velocity error 0.92 px/frame
+    against 1.14, and split a ball in 1.0% of frames against 7.3% (held-out: 29.9% against 30.6% kept).
+    """
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0, stochastic_sampling=True)
     return WorldSimPipeline(transformer=transformer, vae=vae, scheduler=scheduler)

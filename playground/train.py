@@ -72,14 +72,14 @@ class TrainConfig:
     dit_ball_weight: float = 1.0
     # exact GELU; the tanh approximation bought no speed here (bench_model --against: 1.02x)
     gelu_approximate: str = "none"
-    dit_steps: int = 21000  # resumable; the measured compute is in the model card (training.json compute_s)
+    dit_steps: int = 31000  # resumable; the measured compute is in the model card (training.json compute_s)
     batch: int = 16
     lr: float = 4e-4
     warmup: int = 300
     # Warm restarts of the cosine learning-rate curve (`learning_rate`): at each of these steps a new cycle starts at
     # restart_lr (after restart_warmup steps) and decays to a tenth of it at the next restart or at dit_steps. The
-    # shipped model trained 8,000 steps, then was continued from that checkpoint with a second and a third cycle.
-    lr_restarts: tuple[int, ...] = (8000, 17000)
+    # shipped model trained 8,000 steps, then was continued from its checkpoints with a second, third and fourth cycle.
+    lr_restarts: tuple[int, ...] = (8000, 17000, 21000)
     restart_lr: float = 2e-4
     restart_warmup: int = 100
     ema_decay: float = 0.999

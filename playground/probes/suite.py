@@ -204,8 +204,10 @@ def run_suite(pipe=None, probes=("all",), trials: int = 8, seed: int = 0, split=
                    for s, rs in ss.items()} for p, ss in values.items()}
     counts = {p: {s: {r: {m: int(np.isfinite(np.asarray(v, float)).sum()) for m, v in ms.items()}
                       for r, ms in rs.items()} for s, rs in ss.items()} for p, ss in values.items()}
+    from ..pipeline import sampler_name  # not at import time: the probes load without the model stack
+
     result = SuiteResult(config={"probes": names, "splits": splits, "trials": trials, "seed": seed, "observed": k,
-                                 "steps": steps, "guidance_scale": guidance_scale, "height": H, "width": W,
+                                 "steps": steps, "guidance_scale": guidance_scale, "sampler": sampler_name(pipe), "height": H, "width": W,
                                  "frames": T, "prompt": prompt, "rows": rows, "model": pipe is not None,
                                  "higher_is_better": {p: list(PROBES[p].higher) for p in names}},
                          summary=summary, counts=counts, trials=per_trial)
@@ -277,10 +279,12 @@ def format_table(result: dict) -> str:
 
 def to_markdown(result: dict) -> str:
     """Markdown tables (one per probe and split) with the run's settings."""
+    from ..pipeline import SAMPLER_TEXT
+
     cfg = result["config"]
     out = [f"# Probe results\n\n{cfg['trials']} trials per probe and split, seed {cfg['seed']}, {cfg['observed']} "
            f"observed of {cfg['frames']} frames at {cfg['height']}x{cfg['width']}, {cfg['steps']} steps, guidance "
-           f"{cfg['guidance_scale']}. Rows: truth = ground-truth frames (parser floor); copy_last and "
+           f"{cfg['guidance_scale']}{SAMPLER_TEXT.get(cfg.get('sampler'), '')}. Rows: truth = ground-truth frames (parser floor); copy_last and "
            f"const_velocity = baselines; model = the pipeline. n/a = undefined for that row. ^ = higher is "
            f"better. Definitions: docs/probes.md.\n"]
     for title, header, body in _tables(result):
