@@ -1,5 +1,6 @@
 """End-to-end checks on the shipped checkpoint (models/worldsim-s): it loads offline and makes video."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,22 @@ def test_shipped_model_folder_is_complete():
                 "transformer/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors",
                 "scheduler/scheduler_config.json", "enrich/captions.json"):
         assert (MODEL / rel).is_file(), rel
+
+
+def test_shipped_model_samples_with_the_measured_scheduler(shipped):
+    # The card's scores were measured with stochastic sampling (python -m playground.evaluate --sampler shipped).
+    assert shipped.scheduler.config.stochastic_sampling
+    assert json.loads((MODEL / "eval.json").read_text())["sampler"] == "stochastic"
+
+
+def test_shipped_card_is_rendered_from_the_measurements_beside_it():
+    from playground.model_card import render_card
+
+    card = render_card(MODEL, json.loads((MODEL / "eval.json").read_text()),
+                       json.loads((MODEL / "probes.json").read_text()),
+                       (MODEL.parent.parent / "runs" / "worldsim-s" / "notes.md").read_text())
+    # the card was written by `python -m playground.model_card models/worldsim-s ...`, which names the folder so
+    assert card.replace(str(MODEL), "models/worldsim-s") == (MODEL / "README.md").read_text()
 
 
 def test_shipped_model_continues_a_clip_with_the_balls_it_was_shown(shipped):
