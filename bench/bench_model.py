@@ -21,6 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from playground.diffusion.sampler import sampler_name  # noqa: E402
 from playground.models.dit import SpacetimeDiT, count_parameters  # noqa: E402
 from playground.pipeline import TraceConfig, WorldSimPipeline  # noqa: E402
 
@@ -76,8 +77,7 @@ def main() -> None:
         fns["against"] = lambda: other(prompt, num_frames=f, height=h, width=w, num_inference_steps=20,
                                        guidance_scale=2.0, generator=torch.Generator().manual_seed(0))
     t = interleaved(fns, args.repeats)
-    sampler = "stochastic" if pipe.scheduler.config.get("stochastic_sampling") else "Euler (ODE)"
-    print(f"\n## Default clip: {f} frames at {h}x{w}, 20 {sampler} steps, guidance 2.0 (CFG batch 2), "
+    print(f"\n## Default clip: {f} frames at {h}x{w}, 20 {sampler_name(pipe)} steps, guidance 2.0 (CFG batch 2), "
           f"DiT {count_parameters(dit) / 1e6:.2f}M params, {dit.token_grid(f, h // pipe.vae.spatial_compression, w // pipe.vae.spatial_compression)} token grid")
     print(f"end to end (prompt enrichment, text encoding, sampling, decoding): {t['off']:.3f} s (goal <= 1.5 s)")
     print(f"attention capture on at 3 steps / off:  {t['3 steps'] / t['off']:.3f}x (goal <= 1.15x)")

@@ -36,7 +36,8 @@ import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 from tqdm.auto import tqdm
 
-from .pipeline import SAMPLER_TEXT, from_uint8, sampler_name
+from .diffusion.sampler import SAMPLER_TEXT, sampler_name
+from .pipeline import from_uint8
 from .probes.parser import color_track, parse_video
 from .world import sample_clip
 

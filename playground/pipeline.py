@@ -250,7 +250,8 @@ class WorldSimPipeline(DiffusionPipeline):
                 has `stochastic_sampling` (the shipped model's does), steps that re-noise each x0 prediction with
                 fresh noise drawn from `generator`.
             guidance_scale: classifier-free guidance on the text (1 = off, no extra batch).
-            generator: a torch.Generator (CPU) for the initial noise: same seed, same inputs -> same video.
+            generator: a torch.Generator (CPU) for the initial noise and a stochastic scheduler's step noise: same
+                seed, same inputs -> same video.
             enrich_prompt: expand short prompts into the training caption style (reported in `prompts`).
             trace: record per-step latents / x0 predictions / attention maps (bounded: see TraceConfig.max_bytes).
             callback_on_step_end: called after every step with {"step", "num_steps", "sigma", "latents", "x0"}.
@@ -376,17 +377,6 @@ class WorldSimPipeline(DiffusionPipeline):
             new = out.frames[0, ctx.shape[0]:]
             video = np.concatenate([video, new[: target - video.shape[0]]])
         return video
-
-
-def sampler_name(pipe) -> str | None:
-    """"stochastic" or "ode" for a pipeline's flow-matching scheduler; None for a stand-in without one."""
-    scheduler = getattr(pipe, "scheduler", None)
-    if scheduler is None:
-        return None
-    return "stochastic" if scheduler.config.get("stochastic_sampling") else "ode"
-
-
-SAMPLER_TEXT = {"stochastic": ", stochastic sampling", "ode": ", Euler steps on the ODE"}  # for report headers
 
 
 def build_pipeline(transformer: SpacetimeDiT, vae: VideoAutoencoder) -> WorldSimPipeline:

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..diffusion.sampler import SAMPLER_TEXT, sampler_name
 from ..world import FAMILIES, SPLITS, Clip, make_clip, sample_scene
 from . import metrics as M
 from .parser import Detection, color_track, parse_video
@@ -204,11 +205,10 @@ def run_suite(pipe=None, probes=("all",), trials: int = 8, seed: int = 0, split=
                    for s, rs in ss.items()} for p, ss in values.items()}
     counts = {p: {s: {r: {m: int(np.isfinite(np.asarray(v, float)).sum()) for m, v in ms.items()}
                       for r, ms in rs.items()} for s, rs in ss.items()} for p, ss in values.items()}
-    from ..pipeline import sampler_name  # not at import time: the probes load without the model stack
-
     result = SuiteResult(config={"probes": names, "splits": splits, "trials": trials, "seed": seed, "observed": k,
-                                 "steps": steps, "guidance_scale": guidance_scale, "sampler": sampler_name(pipe), "height": H, "width": W,
-                                 "frames": T, "prompt": prompt, "rows": rows, "model": pipe is not None,
+                                 "steps": steps, "guidance_scale": guidance_scale, "sampler": sampler_name(pipe),
+                                 "height": H, "width": W, "frames": T, "prompt": prompt, "rows": rows,
+                                 "model": pipe is not None,
                                  "higher_is_better": {p: list(PROBES[p].higher) for p in names}},
                          summary=summary, counts=counts, trials=per_trial)
     result.frames = kept_frames
@@ -279,14 +279,12 @@ def format_table(result: dict) -> str:
 
 def to_markdown(result: dict) -> str:
     """Markdown tables (one per probe and split) with the run's settings."""
-    from ..pipeline import SAMPLER_TEXT
-
     cfg = result["config"]
     out = [f"# Probe results\n\n{cfg['trials']} trials per probe and split, seed {cfg['seed']}, {cfg['observed']} "
            f"observed of {cfg['frames']} frames at {cfg['height']}x{cfg['width']}, {cfg['steps']} steps, guidance "
-           f"{cfg['guidance_scale']}{SAMPLER_TEXT.get(cfg.get('sampler'), '')}. Rows: truth = ground-truth frames (parser floor); copy_last and "
-           f"const_velocity = baselines; model = the pipeline. n/a = undefined for that row. ^ = higher is "
-           f"better. Definitions: docs/probes.md.\n"]
+           f"{cfg['guidance_scale']}{SAMPLER_TEXT.get(cfg.get('sampler'), '')}. Rows: truth = ground-truth frames "
+           f"(parser floor); copy_last and const_velocity = baselines; model = the pipeline. n/a = undefined for "
+           f"that row. ^ = higher is better. Definitions: docs/probes.md.\n"]
     for title, header, body in _tables(result):
         out += [f"## {title}\n", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(r) + " |" for r in body] + [""]
