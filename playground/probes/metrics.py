@@ -16,6 +16,7 @@ import numpy as np
 from ..world import Clip
 from ..world.camera import project
 from ..world.groundtruth import HIDDEN
+from ..world.render import FLOOR_DARK, FLOOR_LIGHT, MARK, tile_code
 from .parser import Detection, Track, ball_mask, color_track
 
 VIS_OK = 0.9  # a ball counts as fully in view (its GT centroid is what the parser should find) above this
@@ -100,7 +101,7 @@ def inertia_metrics(video: Video, clip: Clip, k: int) -> dict[str, float]:
             if ok[t] and ok[t - 1]:
                 verr.append(np.linalg.norm((c[t] - c[t - 1]) - (g[t] - g[t - 1])))
                 vtrue.append(np.linalg.norm(g[t] - g[t - 1]))
-        walls = _event_times(clip, b, ("wall", "collision"))
+        walls = _event_times(clip, b, ("wall", "collision", "kick"))
         seg = _segments(walls, T)
         for s in np.unique(seg[k:]):
             ts = np.array([t for t in range(k, T) if seg[t] == s and tr.present[t]])
@@ -471,7 +472,7 @@ def temporal_metrics(video: Video, clip: Clip, k: int) -> dict[str, float]:
         flick = _mean(vals)
     acc = []
     for b, tr in enumerate(ball_tracks(video, clip)):
-        ev = _event_times(clip, b, ("wall", "floor", "collision"))
+        ev = _event_times(clip, b, ("wall", "floor", "collision", "kick"))
         for t in range(k, T - 1):
             if not (tr.present[t - 1] and tr.present[t] and tr.present[t + 1]):
                 continue
@@ -480,3 +481,138 @@ def temporal_metrics(video: Video, clip: Clip, k: int) -> dict[str, float]:
             c = tr.centroids
             acc.append(np.linalg.norm(c[t + 1] - 2 * c[t] + c[t - 1]))
     return {"flicker": flick, "smoothness_px": _mean(acc)}
+
+
+# ---------------------------------------------------------------------------- world interaction
+KICK_FOLLOWED_DEG = 45.0  # a rollout follows a kick when its ball moves off within this angle of the truth's
+MIN_MOVE_PX = 0.5  # a ball displaced less than this has not moved (its direction is undefined)
+
+
+def predicted_kicks(clip: Clip, k: int) -> list:
+    """The kick events whose effect the rollout must show: at frame k - 1 or later (the first predicted
+    displacement, k - 1 -> k, is the first that can show a kick), and before the last frame."""
+    T = clip.gt.positions.shape[0]
+    return [e for e in clip.gt.events if e.kind == "kick" and k - 1 <= e.time <= T - 2]
+
+
+def kick_metrics(video: Video, clip: Clip, k: int, window: int = 3) -> dict[str, float]:
+    """How the kicked ball moves in the `window` frames after each predicted kick, against the truth.
+
+    vel_err: mean |v_row - v_true| (px/frame) over those frames (a ball the row lost counts as its true speed);
+    dir_err: angle between the row's and the truth's displacement over the window (180 where the row's ball is
+    lost or does not move); followed: share of kicks with dir_err < KICK_FOLLOWED_DEG."""
+    gt, T = clip.gt, video.T
+    verr, derr = [], []
+    kicks = predicted_kicks(clip, k)
+    for e in kicks:
+        f, b = int(e.time), e.balls[0]
+        tr = color_track(video.parsed, clip.scene.balls[b].color)
+        g, c = gt.centroids[:, b], tr.centroids
+        following = [int(x.time) for x in clip.gt.events if x.kind == "kick" and b in x.balls and x.time > f]
+        last = min([f + window, T - 1] + following)  # the window ends at the ball's next kick
+        errs = []
+        for t in range(f + 1, last + 1):
+            if not (np.isfinite(g[t]).all() and np.isfinite(g[t - 1]).all()):
+                continue
+            vt = g[t] - g[t - 1]
+            errs.append(np.linalg.norm((c[t] - c[t - 1]) - vt) if tr.present[t] and tr.present[t - 1]
+                        else np.linalg.norm(vt))
+        if errs:
+            verr.append(float(np.mean(errs)))
+        dg = g[last] - g[f]
+        if min(gt.visible[f, b], gt.visible[last, b]) < VIS_OK or np.linalg.norm(dg) < MIN_MOVE_PX:
+            continue  # the truth itself shows no clear direction (the ball not fully in view, or barely moving)
+        dc = c[last] - c[f] if tr.present[f] and tr.present[last] else np.zeros(2)
+        if np.linalg.norm(dc) < MIN_MOVE_PX:
+            derr.append(180.0)
+            continue
+        cosang = float(dc @ dg / (np.linalg.norm(dc) * np.linalg.norm(dg)))
+        derr.append(float(np.degrees(np.arccos(np.clip(cosang, -1.0, 1.0)))))
+    return {
+        "kick_vel_err_px": _mean(verr),
+        "kick_dir_err_deg": _mean(derr),
+        "kick_followed": float(np.mean(np.array(derr) < KICK_FOLLOWED_DEG)) if derr else NAN,
+        "kicks": float(len(kicks)),
+    }
+
+
+def marked_pixels(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W) bool: pixels whose colour is nearer the paint mark than both floor greys (a nearest-colour
+    rule, so that a slightly blurred model frame is read the way a person would)."""
+    x = np.asarray(frames, dtype=np.float32)
+    d = [np.linalg.norm(x - np.asarray(ref, dtype=np.float32), axis=-1) for ref in (MARK, FLOOR_DARK, FLOOR_LIGHT)]
+    return (d[0] < d[1]) & (d[0] < d[2])
+
+
+LOOK_BACK_MIN = 0.05  # an effect is out of view while less than this share of its tile is visible
+EFFECT_SEEN = 0.5  # ... and in view (so the probe reads it) from this share on
+LATE_FRAMES = 8  # persisted_late: pairs at least this many frames after the effect was made
+MIN_TILE_PX = 3  # a tile is read only where this many of its pixels are seen clear of balls
+
+
+def persistence_metrics(video: Video, clip: Clip, k: int) -> dict[str, float]:
+    """Do the marks the balls leave on the floor stay, in the right place, and only there?
+
+    A tile is read in a frame from its pixels that show that tile alone in the truth (ground truth tile_map),
+    minus ball pixels of the row's frame and of the truth's: it reads as marked when most of them are nearer the
+    mark colour than the floor's greys. Over predicted frames, where the tile is in view in the truth:
+      persisted          effects made before the prediction started, still marked
+      persisted_late     effects at least LATE_FRAMES frames old, still marked
+      made               effects made during the prediction, marked once they exist
+      after_lookaway     effects marked again at the first frame back in view after the camera looked away
+      mark_pos_err_px    centroid of the row's mark pixels near the tile against the truth's (marked pairs)
+      spurious_marks     tiles that are not marked in the truth but read as marked
+    Track-level rows (no frames) give NaN."""
+    nan = {m: NAN for m in ("persisted", "persisted_late", "made", "after_lookaway", "mark_pos_err_px",
+                            "spurious_marks")}
+    gt = clip.gt
+    if video.frames is None or gt.tile_map is None:
+        return nan
+    T = video.T
+    frames = video.frames[:T]
+    mark = marked_pixels(frames)
+    balls = ball_mask(frames, dilate=1) | ball_mask(clip.frames[:T], dilate=1)
+    codes = [int(tile_code(*e.tile)) for e in gt.effects]
+    tm = gt.tile_map[:T]
+    kept, late, made, back, pos = [], [], [], [], []
+    yy, xx = np.mgrid[0:video.height, 0:video.width] + 0.5
+    for j, e in enumerate(gt.effects):
+        away = False
+        for t in range(T):
+            v = gt.effect_visible[t, j]
+            if v < LOOK_BACK_MIN:
+                away = away or t >= e.frame
+                continue
+            if t < e.frame or v < EFFECT_SEEN:
+                continue
+            if t < k:  # back in view while still observed: not the rollout's return
+                away = False
+                continue
+            px = (tm[t] == codes[j]) & ~balls[t]
+            if px.sum() < MIN_TILE_PX:
+                continue
+            on = bool(mark[t][px].mean() >= 0.5)
+            (kept if e.frame < k else made).append(on)
+            if t - e.frame >= LATE_FRAMES:
+                late.append(on)
+            if away:
+                back.append(on)
+                away = False
+            if on:
+                near = cv2.dilate((tm[t] == codes[j]).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+                others = np.isin(tm[t], [c for c in codes if c != codes[j]])
+                sel = near & mark[t] & ~others & ~balls[t]
+                if sel.any():
+                    pos.append(np.hypot(xx[sel].mean() - xx[px].mean(), yy[sel].mean() - yy[px].mean()))
+    spur = []
+    for t in range(k, T):
+        marked_now = {codes[j] for j, e in enumerate(gt.effects) if e.frame <= t}
+        for code in np.unique(tm[t]):
+            if code < 0 or code in marked_now:
+                continue
+            px = (tm[t] == code) & ~balls[t]
+            if px.sum() >= MIN_TILE_PX:
+                spur.append(bool(mark[t][px].mean() >= 0.5))
+    rate = lambda xs: float(np.mean(xs)) if xs else NAN  # noqa: E731
+    return {"persisted": rate(kept), "persisted_late": rate(late), "made": rate(made), "after_lookaway": rate(back),
+            "mark_pos_err_px": _mean(pos), "spurious_marks": rate(spur)}

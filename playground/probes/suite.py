@@ -1,6 +1,8 @@
 """The probe suite: for every probe and split, the same seeded scenes go through every row - `truth` (the
-ground-truth frames through the parser: the noise floor), the baselines `copy_last` and `const_velocity`, and
-`model` (the pipeline's rollout from the same observed frames) - and the metrics are averaged over trials."""
+ground-truth frames through the parser: the noise floor), the baselines `copy_last` and `const_velocity` (and,
+for the kick probe, `no_action`: the true simulator from the same start with the predicted kicks left out), and
+`model` (the pipeline's rollout from the same observed frames, given the kicks as pixel actions when it takes
+actions) - and the metrics are averaged over trials."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ import numpy as np
 
 from ..diffusion.sampler import SAMPLER_TEXT, sampler_name
 from ..world import FAMILIES, SPLITS, Clip, make_clip, sample_scene
+from ..world.actions import PixelAction, kick_to_pixel
 from . import metrics as M
 from .parser import Detection, color_track, parse_video
 
-ROWS = ("truth", "copy_last", "const_velocity", "model")
+ROWS = ("truth", "copy_last", "const_velocity", "no_action", "model")
+BASE_ROWS = ("truth", "copy_last", "const_velocity")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Probe:
     length: int = 1
     higher: tuple[str, ...] = ()
     doc: str = ""
+    extra_rows: tuple[str, ...] = ()
 
 
 PROBES: dict[str, Probe] = {p.name: p for p in (
@@ -44,11 +49,18 @@ PROBES: dict[str, Probe] = {p.name: p for p in (
     Probe("long_range", "inertia", M.long_range_metrics, length=2, higher=("objects_kept", "objects_kept_late"),
           doc="objects, colours and sizes survive an extended rollout"),
     Probe("temporal", "inertia", M.temporal_metrics, doc="no flicker, smooth motion"),
+    Probe("kick", "interaction", M.kick_metrics, higher=("kick_followed",), extra_rows=("no_action",),
+          doc="a kicked ball moves off the way the kick sends it"),
+    Probe("persistence", "interaction", M.persistence_metrics, length=2,
+          higher=("persisted", "persisted_late", "made", "after_lookaway"),
+          doc="marks the balls leave on the floor stay, also after the camera looks away and back"),
 )}
 ALIASES = {"collisions": "collision", "occlusion": "permanence", "object_permanence": "permanence",
            "3d": "consistency", "camera": "consistency", "3d_consistency": "consistency",
            "long-range": "long_range", "coherence": "long_range", "long_range_coherence": "long_range",
-           "temporal_quality": "temporal", "flicker": "temporal"}
+           "temporal_quality": "temporal", "flicker": "temporal", "kicks": "kick", "kick_response": "kick",
+           "actions": "kick", "effects": "persistence", "marks": "persistence", "paint": "persistence",
+           "world_interaction": "persistence"}
 MAX_TRIALS = 200
 
 
@@ -167,10 +179,14 @@ def run_suite(pipe=None, probes=("all",), trials: int = 8, seed: int = 0, split=
         raise ValueError(f"observed must be an integer in [1, {T - 3}] for {T}-frame clips, got {observed!r}")
     k = int(observed)
 
-    rows = ["truth", "copy_last", "const_velocity"] + (["model"] if pipe is not None else [])
+    takes_actions = bool(getattr(pipe, "accepts_actions", False))
+    model_rows = ["model"] if pipe is not None else []
+    probe_rows = {p: [r for r in ROWS if r in BASE_ROWS or r in PROBES[p].extra_rows or r in model_rows]
+                  for p in names}
+    rows = [r for r in ROWS if any(r in pr for pr in probe_rows.values())]
     cache: dict[tuple, tuple[Clip, dict[str, M.Video]]] = {}
     per_trial: list[dict] = []
-    values: dict = {p: {s: {r: {} for r in rows} for s in splits} for p in names}
+    values: dict = {p: {s: {r: {} for r in probe_rows[p]} for s in splits} for p in names}
     kept_frames: dict = {}
     total, done = len(names) * len(splits) * trials, 0
 
@@ -185,10 +201,14 @@ def run_suite(pipe=None, probes=("all",), trials: int = 8, seed: int = 0, split=
                     cache[key] = _rollouts(pipe, probe_clip(probe.family, s, ts, T, L, H, W), k, T, ts, steps,
                                            guidance_scale, prompt)
                 clip, videos = cache[key]
+                if "no_action" in probe_rows[name] and "no_action" not in videos:
+                    videos["no_action"] = no_action_video(clip, k)
                 trial = {"id": f"{name}/{s}/{i}", "probe": name, "split": s, "trial": i, "family": probe.family,
                          "seed": ts, "scene": clip.scene.to_dict(), "caption": clip.caption, "observed": k,
                          "height": H, "width": W, "frames": L, "metrics": {}, "tracks": {}}
-                for r in rows:
+                if clip.scene.kicks:
+                    trial["actions"] = [a.to_dict() for a in pixel_actions(clip)]
+                for r in probe_rows[name]:
                     vals = probe.fn(videos[r], clip, k)
                     for m, v in vals.items():
                         values[name][s][r].setdefault(m, []).append(v)
@@ -207,6 +227,7 @@ def run_suite(pipe=None, probes=("all",), trials: int = 8, seed: int = 0, split=
                       for r, ms in rs.items()} for s, rs in ss.items()} for p, ss in values.items()}
     result = SuiteResult(config={"probes": names, "splits": splits, "trials": trials, "seed": seed, "observed": k,
                                  "steps": steps, "guidance_scale": guidance_scale, "sampler": sampler_name(pipe),
+                                 "model_actions": takes_actions if pipe is not None else None,
                                  "height": H, "width": W, "frames": T, "prompt": prompt, "rows": rows,
                                  "model": pipe is not None,
                                  "higher_is_better": {p: list(PROBES[p].higher) for p in names}},
@@ -219,6 +240,21 @@ def _nanmean(v) -> float:
     a = np.asarray(v, dtype=float)
     a = a[np.isfinite(a)]
     return float(a.mean()) if a.size else math.nan
+
+
+def pixel_actions(clip: Clip) -> list[PixelAction]:
+    """The clip's kicks as the pixel actions a person (and a model that takes actions) gives."""
+    H, W = clip.frames.shape[1:3]
+    return [kick_to_pixel(clip.scene, kick, H, W, clip.gt.positions) for kick in clip.scene.kicks]
+
+
+def no_action_video(clip: Clip, k: int) -> M.Video:
+    """The `no_action` baseline: the true simulator from the same start, without the kicks the rollout must
+    show (those at frame k - 1 or later), rendered through the same camera."""
+    H, W = clip.frames.shape[1:3]
+    scene = replace(clip.scene, kicks=[kk for kk in clip.scene.kicks if kk.frame < k - 1])
+    frames = make_clip(scene, H, W).frames
+    return M.Video(frames, parse_video(frames), H, W)
 
 
 def _rollouts(pipe, clip: Clip, k: int, T: int, seed: int, steps: int, guidance: float, prompt: str):
@@ -237,6 +273,8 @@ def _rollouts(pipe, clip: Clip, k: int, T: int, seed: int, steps: int, guidance:
         text = {"caption": clip.caption, "short": clip.short_caption, "none": ""}[prompt]
         g = torch.Generator().manual_seed(seed)
         kw = dict(num_inference_steps=steps, guidance_scale=guidance, generator=g, enrich_prompt=False)
+        if getattr(pipe, "accepts_actions", False) and clip.scene.kicks:
+            kw["actions"] = pixel_actions(clip)
         L = clip.frames.shape[0]
         frames = pipe(text, observed_frames=clip.frames[:k], num_frames=min(T, L), height=H, width=W, **kw).frames[0]
         if L > T:
@@ -266,9 +304,17 @@ def _tables(result: dict):
             yield f"{p} ({s}, {cfg['trials']} trials)", header, body
 
 
+def actions_note(cfg: dict) -> str:
+    """What the report must say when the model was run without the kicks (it takes no actions)."""
+    if cfg.get("model") and cfg.get("model_actions") is False and "kick" in cfg.get("probes", []):
+        return ("Note: this model takes no actions, so it was rolled out without the kicks: its kick row is in "
+                "effect a no_action rollout of the model.")
+    return ""
+
+
 def format_table(result: dict) -> str:
     """Plain-text tables for the terminal (^ marks metrics where higher is better)."""
-    out = []
+    out = [actions_note(result["config"])] if actions_note(result["config"]) else []
     for title, header, body in _tables(result):
         widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
         line = lambda row: "  ".join(str(x).rjust(w) if j else str(x).ljust(w)  # noqa: E731
@@ -283,8 +329,12 @@ def to_markdown(result: dict) -> str:
     out = [f"# Probe results\n\n{cfg['trials']} trials per probe and split, seed {cfg['seed']}, {cfg['observed']} "
            f"observed of {cfg['frames']} frames at {cfg['height']}x{cfg['width']}, {cfg['steps']} steps, guidance "
            f"{cfg['guidance_scale']}{SAMPLER_TEXT.get(cfg.get('sampler'), '')}. Rows: truth = ground-truth frames "
-           f"(parser floor); copy_last and const_velocity = baselines; model = the pipeline. n/a = undefined for "
-           f"that row. ^ = higher is better. Definitions: docs/probes.md.\n"]
+           f"(parser floor); copy_last and const_velocity = baselines; no_action = the true simulator without the "
+           f"predicted kicks; model = the pipeline. n/a = undefined for that row. ^ = higher is better. "
+           f"Definitions: docs/probes.md.\n"]
+    note = actions_note(cfg)
+    if note:
+        out.append(note + "\n")
     for title, header, body in _tables(result):
         out += [f"## {title}\n", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(r) + " |" for r in body] + [""]

@@ -40,17 +40,34 @@ def camera_path(spec: CameraSpec, n_frames: int, dt: float) -> np.ndarray:
     """Per-frame extrinsics Rt (T, 3, 4) for the spec's motion; frame f is at time f * dt."""
     t = np.arange(n_frames) * dt
     target = np.asarray(spec.look_at, dtype=np.float64)
+    travel = sway_travel(t, spec.sway_period)  # seconds of motion at the initial speed
     if spec.motion == "orbit":
-        return np.stack([look_at(camera_eye(spec, spec.yaw0 + spec.yaw_speed * tk), target) for tk in t])
+        return np.stack([look_at(camera_eye(spec, spec.yaw0 + spec.yaw_speed * tk), target) for tk in travel])
     Rt0 = look_at(camera_eye(spec, spec.yaw0), target)
     if spec.motion == "static":
         return np.repeat(Rt0[None], n_frames, axis=0)
+    if spec.motion == "look":  # turn in place: camera axes rotated about world y (R = R0 Ry(a)^T)
+        eye = camera_eye(spec, spec.yaw0)
+        out = []
+        for a in spec.yaw_speed * travel:
+            c, s = np.cos(a), np.sin(a)
+            R = Rt0[:, :3] @ np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+            out.append(np.concatenate([R, -R @ eye[:, None]], axis=1))
+        return np.stack(out)
     # pan: translate the centre along the camera's right axis, keep the orientation
     R = Rt0[:, :3]
-    eyes = camera_eye(spec, spec.yaw0)[None] + (spec.pan_speed * t)[:, None] * R[0][None]  # (T, 3)
+    eyes = camera_eye(spec, spec.yaw0)[None] + (spec.pan_speed * travel)[:, None] * R[0][None]  # (T, 3)
     Rts = np.repeat(Rt0[None], n_frames, axis=0)
     Rts[:, :, 3] = -np.einsum("ij,tj->ti", R, eyes)
     return Rts
+
+
+def sway_travel(t: np.ndarray, period: float) -> np.ndarray:
+    """How far (in seconds at the initial speed) a camera has moved at times t: t itself for steady motion, and
+    P / (2 pi) sin(2 pi t / P) for a camera that sways with period P (same initial speed, back every P)."""
+    if period <= 0:
+        return t
+    return period / (2 * np.pi) * np.sin(2 * np.pi * t / period)
 
 
 def camera_centers(Rt: np.ndarray) -> np.ndarray:

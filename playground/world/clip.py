@@ -42,9 +42,10 @@ def make_clip(scene: Scene, height: int = 32, width: int = 32, ss: int = 2) -> C
     traj = simulate(scene)
     K = intrinsics(scene.camera.fov_deg, height, width)
     Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
-    out = render(scene, traj.positions, K, Rt, height, width, ss, with_ids=True)
+    out = render(scene, traj.positions, K, Rt, height, width, ss, with_ids=True, effects=traj.effects)
     radii = np.array([b.radius for b in scene.balls])
-    gt = ground_truth(radii, traj.positions, traj.velocities, traj.events, out, K, Rt, height, width, ss)
+    gt = ground_truth(radii, traj.positions, traj.velocities, traj.events, out, K, Rt, height, width, ss,
+                      traj.effects, scene.arena_half_size)
     return Clip(scene, out.frames, gt, rich_caption(scene, traj), short_caption(scene))
 
 
@@ -72,7 +73,7 @@ def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "
         traj = simulate(scene)
         K = intrinsics(scene.camera.fov_deg, height, width)
         Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
-        frames[i] = render(scene, traj.positions, K, Rt, height, width, 2).frames
+        frames[i] = render(scene, traj.positions, K, Rt, height, width, 2, effects=traj.effects).frames
         rich.append(rich_caption(scene, traj))
         short.append(short_caption(scene))
     return frames, rich, short

@@ -5,6 +5,13 @@ Units: world units (the arena is 2 x 2) and seconds; frames are dt = 0.1 s apart
 unit is about 10-17 px, so the training speeds (0.4-1.2 u/s) move a ball about 0.5-2 px per frame.
 Collision and occlusion scenes are built backwards from the event (where and when it happens), then checked by
 simulating (and, for occlusion, rendering a small id buffer); rejected draws are redrawn from the same rng.
+
+The interaction family acts on the world: each scene has one or two kicks (strength = horizontal velocity change,
+timing = a fraction of the clip, both with disjoint in-distribution and held-out ranges) and the paint effect
+(tiles the balls touch stay marked); half its cameras sway (an orbit, or a turn in place, that goes and comes
+back), looking away from part of the floor and back. The
+mixed family draws from every other family and adds one kick to MIXED_KICK_RATE of its non-interaction scenes,
+with the interaction family's kick ranges for the split.
 """
 
 from __future__ import annotations
@@ -13,13 +20,18 @@ import math
 
 import numpy as np
 
+from dataclasses import replace
+
+from .actions import POP
 from .camera import camera_path, intrinsics, sphere_ellipse
 from .groundtruth import HIDDEN, visible_fraction
 from .physics import simulate
 from .render import render
-from .scene import OCCLUDER_PALETTE, PALETTE, Ball, CameraSpec, Occluder, Scene
+from .scene import OCCLUDER_PALETTE, PALETTE, Ball, CameraSpec, Kick, Occluder, Scene, ball_mass
 
-FAMILIES = ("inertia", "gravity", "collision", "occlusion", "camera", "mixed")
+FAMILIES = ("inertia", "gravity", "collision", "occlusion", "camera", "interaction", "mixed")
+MIXED_KICK_RATE = 0.25  # share of mixed scenes from the non-interaction families that get one kick
+KICK_VISIBLE = 0.5  # a kicked ball is at least this visible at the kick's frame (so a click can reach it)
 SPLITS = ("train", "heldout")
 DT = 0.1
 MIN_EVENT_FRAMES = 8  # shorter clips cannot hold a designed event; the event requirement is waived for them
@@ -51,6 +63,12 @@ RANGES: dict[str, dict[str, dict[str, tuple[tuple[float, float], ...]]]] = {
         "heldout": {"yaw_speed": ((0.45, 0.7),), "pan_speed": ((0.45, 0.7),), "speed": ((0.5, 0.8),),
                     "radius": _R_HELDOUT},
     },
+    "interaction": {
+        "train": {"kick_strength": ((0.5, 1.2),), "kick_time": ((0.3, 0.6),), "speed": ((0.0, 0.6),),
+                  "radius": _R_TRAIN},
+        "heldout": {"kick_strength": ((1.4, 2.0),), "kick_time": ((0.65, 0.85),), "speed": ((0.7, 1.0),),
+                    "radius": _R_HELDOUT},
+    },
 }
 # Parameters shared by both splits: ball counts (kept in distribution so count probes stay meaningful) and when
 # the designed event happens, as a fraction of the clip.
@@ -60,6 +78,10 @@ SHARED: dict[str, dict[str, tuple[float, float]]] = {
     "collision": {"count": (2, 2), "event_time": (0.3, 0.6)},
     "occlusion": {"count": (1, 2), "event_time": (0.4, 0.55)},
     "camera": {"count": (1, 3)},
+    # gravity: share of scenes with gravity; sway: share of swaying cameras, with their speed (rad/s for an orbit,
+    # units/s for a pan) and period (s)
+    "interaction": {"count": (1, 2), "kicks": (1, 2), "gravity": (0.25, 0.25), "sway": (0.5, 0.5),
+                    "sway_yaw_speed": (1.6, 2.4), "sway_period": (0.9, 1.4)},
 }
 
 
@@ -89,6 +111,8 @@ def sample_scene(family: str = "mixed", split: str = "train", rng: np.random.Gen
     build = _BUILDERS[fam]
     for _ in range(MAX_TRIES):
         scene = build(rng, RANGES[fam][split], SHARED[fam], int(n_frames))
+        if scene is not None and family == "mixed" and fam != "interaction" and rng.random() < MIXED_KICK_RATE:
+            scene = _with_kicks(rng, scene, RANGES["interaction"][split], 1)
         if scene is not None:
             scene.seed = int(rng.integers(2**31))
             scene.metadata = {"family": fam, "split": split}
@@ -250,6 +274,56 @@ def _camera(rng, rng_split, shared, n_frames) -> Scene | None:
     return _valid(Scene(balls, gravity=False, camera=cam, n_frames=n_frames, dt=DT))
 
 
+def _interaction(rng, rng_split, shared, n_frames) -> Scene | None:
+    """Balls on a painting floor, kicked once or twice, sometimes under gravity, seen by a still or swaying camera."""
+    n = _count(rng, shared)
+    gravity = bool(rng.random() < shared["gravity"][0])
+    radii = [_uniform(rng, rng_split["radius"]) for _ in range(n)]
+    heights = [r + rng.uniform(0.2, 0.6) for r in radii] if gravity else None
+    pos = _scatter(rng, radii, heights, extent=0.6)
+    if pos is None:
+        return None
+    balls = [Ball(c, r, p, _ground_velocity(rng, _uniform(rng, rng_split["speed"])))
+             for c, r, p in zip(_colors(rng, n), radii, pos)]
+    cam = CameraSpec()
+    if rng.random() < shared["sway"][0]:
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        period = float(rng.uniform(*shared["sway_period"]))
+        motion = "orbit" if rng.random() < 0.5 else "look"
+        cam = CameraSpec(motion, yaw0=float(rng.uniform(-0.3, 0.3)) if motion == "orbit" else 0.0,
+                         yaw_speed=sign * float(rng.uniform(*shared["sway_yaw_speed"])), sway_period=period)
+    scene = _valid(Scene(balls, gravity=gravity, camera=cam, n_frames=n_frames, dt=DT, paint=True))
+    if scene is None:
+        return None
+    lo, hi = shared["kicks"]
+    return _with_kicks(rng, scene, rng_split, int(rng.integers(lo, hi + 1)))
+
+
+def _with_kicks(rng, scene: Scene, rng_split, n_kicks: int) -> Scene | None:
+    """`scene` with n_kicks kicks (timing and strength from the split's ranges, random ground direction, a pop of
+    POP x strength under gravity) of balls that are visible at the kick's frame; None when that fails."""
+    T = scene.n_frames
+    if T < MIN_EVENT_FRAMES:
+        return scene
+    kicks = []
+    for _ in range(n_kicks):
+        f = int(np.clip(round(_uniform(rng, rng_split["kick_time"]) * (T - 1)), 1, T - 2))
+        b = int(rng.integers(len(scene.balls)))
+        a = rng.uniform(0, 2 * np.pi)
+        dv = _uniform(rng, rng_split["kick_strength"]) * np.array([np.cos(a), 0.0, np.sin(a)])
+        if scene.gravity:
+            dv[1] = POP * float(np.hypot(dv[0], dv[2]))
+        kicks.append(Kick(f, b, tuple(float(x) for x in ball_mass(scene.balls[b].radius) * dv)))
+    kicks.sort(key=lambda k: (k.frame, k.ball))
+    kicked = _valid(replace(scene, kicks=kicks))
+    if kicked is None:
+        return None
+    vis = occlusion_visibility(kicked)
+    if any(vis[k.frame, k.ball] < KICK_VISIBLE for k in kicks):
+        return None
+    return kicked
+
+
 def occlusion_visibility(scene: Scene, size: int = 32) -> np.ndarray:
     """Visible fraction (T, N) from a cheap id-buffer render (size x size, no supersampling)."""
     traj = simulate(scene)
@@ -262,4 +336,4 @@ def occlusion_visibility(scene: Scene, size: int = 32) -> np.ndarray:
 
 
 _BUILDERS = {"inertia": _inertia, "gravity": _gravity, "collision": _collision, "occlusion": _occlusion,
-             "camera": _camera}
+             "camera": _camera, "interaction": _interaction}

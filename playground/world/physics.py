@@ -7,40 +7,72 @@ impact is the root of a quadratic; a ball's floor hit under gravity solves y(t) 
 elastic (restitution 1) with mass proportional to radius**2, so momentum and kinetic energy are conserved to
 float64 rounding. Balls rolling on the floor (no gravity) collide in the x,z plane: the floor takes the vertical
 part of the contact force, so their motion stays 2-D. Occluders take no part in the physics.
+
+Actions are events too: a kick at frame f changes its ball's momentum by exactly its impulse at time f * dt
+(the position at frame f is the kick's position; the velocity recorded at frame f is the one after the kick).
+With `scene.paint`, the floor keeps a trace: a tile (TILE x TILE) is marked in the first frame a ball's contact
+point lies on it - every frame for a ball rolling on the floor, at each landing (the frame after the floor hit)
+under gravity - and stays marked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .scene import Scene
+from .scene import TILE, Scene, ball_mass
 
 MAX_EVENTS_PER_FRAME = 256  # guard against zero-time event loops (e.g. a degenerate resting contact)
 
 
 @dataclass
 class Event:
-    """One physical event: kind is "wall", "floor" or "collision"; time in frames (float, frame f = f * dt)."""
+    """One physical event: kind is "wall", "floor", "collision" or "kick"; time in frames (float, frame f =
+    f * dt); for a kick, `impulse` is what it gave the ball."""
 
     kind: str
     time: float
     balls: tuple[int, ...]
     position: tuple[float, float, float]
+    impulse: tuple[float, float, float] | None = None
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "time": float(self.time), "balls": list(self.balls),
-                "position": [float(x) for x in self.position]}
+        d = {"kind": self.kind, "time": float(self.time), "balls": list(self.balls),
+             "position": [float(x) for x in self.position]}
+        if self.impulse is not None:
+            d["impulse"] = [float(x) for x in self.impulse]
+        return d
+
+
+@dataclass
+class Effect:
+    """A persistent effect: floor tile `tile` (i, j), covering x in [i, i + 1) * TILE and z in [j, j + 1) * TILE,
+    marked from frame `frame` on by ball `ball`; `center` is the tile's centre on the floor."""
+
+    frame: int
+    ball: int
+    tile: tuple[int, int]
+    kind: str = "mark"
+
+    @property
+    def center(self) -> tuple[float, float, float]:
+        return ((self.tile[0] + 0.5) * TILE, 0.0, (self.tile[1] + 0.5) * TILE)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "frame": int(self.frame), "ball": int(self.ball), "tile": list(self.tile),
+                "center": list(self.center)}
 
 
 @dataclass
 class Trajectories:
-    """Per-frame state of every ball: positions and velocities (T, N, 3), plus the events in time order."""
+    """Per-frame state of every ball: positions and velocities (T, N, 3), the events in time order and the
+    persistent effects in the order they were made."""
 
     positions: np.ndarray
     velocities: np.ndarray
     events: list[Event]
+    effects: list[Effect] = field(default_factory=list)
 
 
 def simulate(scene: Scene) -> Trajectories:
@@ -56,8 +88,13 @@ def simulate(scene: Scene) -> Trajectories:
 
     positions = np.empty((T, len(r), 3))
     velocities = np.empty((T, len(r), 3))
-    positions[0], velocities[0] = p, v
+    kicks: dict[int, list] = {}
+    for kick in scene.kicks:
+        kicks.setdefault(kick.frame, []).append(kick)
+    mass = np.array([ball_mass(x) for x in r])
     events: list[Event] = []
+    p, v = p, apply_kicks(p, v, mass, kicks.get(0, []), 0, events)
+    positions[0], velocities[0] = p, v
     pairs = np.triu_indices(len(r), 1)
     for f in range(1, T):
         t_left, elapsed = dt, (f - 1) * dt
@@ -76,8 +113,48 @@ def simulate(scene: Scene) -> Trajectories:
         p[:, 0] = np.clip(p[:, 0], -lim, lim)
         p[:, 2] = np.clip(p[:, 2], -lim, lim)
         p[:, 1] = np.maximum(p[:, 1], r)
+        v = apply_kicks(p, v, mass, kicks.get(f, []), f, events)
         positions[f], velocities[f] = p, v
-    return Trajectories(positions, velocities, events)
+    effects = paint_marks(positions, r, events, scene.gravity) if scene.paint else []
+    return Trajectories(positions, velocities, events, effects)
+
+
+def apply_kicks(p: np.ndarray, v: np.ndarray, mass: np.ndarray, kicks: list, frame: int,
+                events: list[Event]) -> np.ndarray:
+    """Velocities after this frame's kicks (each adds impulse / mass to its ball); the kicks join `events`."""
+    if not kicks:
+        return v
+    v = v.copy()
+    for kick in kicks:
+        imp = np.asarray(kick.impulse, dtype=np.float64)
+        v[kick.ball] += imp / mass[kick.ball]
+        events.append(Event("kick", float(frame), (kick.ball,), tuple(float(x) for x in p[kick.ball]),
+                            tuple(float(x) for x in imp)))
+    return v
+
+
+def tile_of(x: float, z: float) -> tuple[int, int]:
+    """The floor tile (i, j) holding the floor point (x, z)."""
+    return int(np.floor(x / TILE)), int(np.floor(z / TILE))
+
+
+def paint_marks(positions: np.ndarray, radii: np.ndarray, events: list[Event], gravity: bool) -> list[Effect]:
+    """The tiles the balls mark: where each ball's contact point is in every frame it rolls on the floor (no
+    gravity), or where it lands (under gravity; marked from the frame after the floor hit). First touch wins."""
+    T = positions.shape[0]
+    touches: list[tuple[int, int, float, float]] = []  # (frame, ball, x, z)
+    if gravity:
+        touches = [(int(np.ceil(e.time)), e.balls[0], e.position[0], e.position[2])
+                   for e in events if e.kind == "floor"]
+        touches = [t for t in touches if t[0] < T]
+    else:
+        touches = [(f, k, positions[f, k, 0], positions[f, k, 2]) for f in range(T) for k in range(len(radii))]
+    marked: dict[tuple[int, int], Effect] = {}
+    for f, k, x, z in sorted(touches, key=lambda t: (t[0], t[1])):
+        tile = tile_of(x, z)
+        if tile not in marked:
+            marked[tile] = Effect(f, int(k), tile)
+    return list(marked.values())
 
 
 def advance(p: np.ndarray, v: np.ndarray, acc: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:

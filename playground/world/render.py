@@ -12,15 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scene import OCCLUDER_PALETTE, PALETTE, Scene
+from .scene import OCCLUDER_PALETTE, PALETTE, TILE, Scene
 
 SKY = np.array([22.0, 24.0, 34.0])
 FLOOR_DARK = np.array([78.0, 80.0, 88.0])
 FLOOR_LIGHT = np.array([108.0, 110.0, 118.0])
-TILE = 0.5  # checkerboard tile size, world units
 AMBIENT = 0.55
 LIGHT = np.array([-0.4, 1.0, 0.6]) / np.linalg.norm([-0.4, 1.0, 0.6])
 FACE_SHADE = np.array([0.82, 1.0, 0.92])  # box faces whose normal is x, y (top), z
+# The paint effect's colour: a muted green, >= 19 degrees in RGB direction from every ball colour (so the object
+# parser never takes a marked tile for a ball, nor a floor/mark edge pixel) and clearly off the floor's greys.
+MARK = np.array([70.0, 120.0, 95.0])
+TILE_OFFSET, TILE_STRIDE = 32, 64  # tile (i, j) -> code (i + 32) * 64 + (j + 32); arenas up to 10 fit
 
 ID_SKY, ID_FLOOR, ID_OCCLUDER = -1, -2, -3
 MAX_SIDE = 1024
@@ -31,13 +34,29 @@ class RenderOutput:
     """frames (T, H, W, 3) uint8; depth (T, H, W) float32 camera z, inf for sky (nearest of the subsamples);
     ids (T, H*ss, W*ss) int8 per subsample (-1 sky, -2 floor, -3 occluder, k ball k) or None;
     ball_alone (T, N) subsamples each ball covers when rendered alone, ball_visible (T, N) subsamples where it
-    is the nearest hit; both None unless ids were asked for."""
+    is the nearest hit; tiles (T, H*ss, W*ss) int16 the floor tile's code (tile_code) per subsample where the
+    floor is the nearest hit, -1 elsewhere; all None unless ids were asked for."""
 
     frames: np.ndarray
     depth: np.ndarray
     ids: np.ndarray | None = None
     ball_alone: np.ndarray | None = None
     ball_visible: np.ndarray | None = None
+    tiles: np.ndarray | None = None
+
+
+def tile_code(i, j):
+    """One integer per floor tile (i, j) (see TILE_OFFSET)."""
+    return (np.asarray(i) + TILE_OFFSET) * TILE_STRIDE + (np.asarray(j) + TILE_OFFSET)
+
+
+def mark_frames(effects, tile_codes: np.ndarray) -> np.ndarray:
+    """The frame from which each tile code in `tile_codes` is marked (inf: never), from a list of Effects."""
+    made = np.full(TILE_STRIDE * TILE_STRIDE, np.inf)
+    for e in effects:
+        c = int(tile_code(*e.tile))
+        made[c] = min(made[c], e.frame)
+    return made[np.clip(tile_codes, 0, len(made) - 1)]
 
 
 def check_size(height: int, width: int, ss: int) -> None:
@@ -98,8 +117,9 @@ def ray_floor(o: np.ndarray, d: np.ndarray, half: float) -> np.ndarray:
 
 
 def render(scene: Scene, positions: np.ndarray, K: np.ndarray, Rt: np.ndarray, height: int, width: int,
-           ss: int = 2, with_ids: bool = False) -> RenderOutput:
-    """Render frames of `scene` with ball centres `positions` (T, N, 3) seen through K (3, 3) and Rt (T, 3, 4)."""
+           ss: int = 2, with_ids: bool = False, effects=()) -> RenderOutput:
+    """Render frames of `scene` with ball centres `positions` (T, N, 3) seen through K (3, 3) and Rt (T, 3, 4);
+    `effects` (physics.Effect list) are the marked floor tiles, drawn in MARK from the frame each was made."""
     check_size(height, width, ss)
     T, N = positions.shape[:2]
     radii = np.array([b.radius for b in scene.balls])
@@ -124,8 +144,10 @@ def render(scene: Scene, positions: np.ndarray, K: np.ndarray, Rt: np.ndarray, h
     bg_rgb = np.broadcast_to(SKY, bd.shape).copy()  # (T or 1, P, 3)
     is_floor_bg = (bg_idx == M) & np.isfinite(t_bg)
     p_bg = bo[:, None] + bd * np.where(np.isfinite(t_bg), t_bg, 0.0)[..., None]
-    tile = (np.floor(p_bg[..., 0] / TILE) + np.floor(p_bg[..., 2] / TILE)).astype(np.int64) & 1
+    ti, tj = np.floor(p_bg[..., 0] / TILE).astype(np.int64), np.floor(p_bg[..., 2] / TILE).astype(np.int64)
+    tile = (ti + tj) & 1
     bg_rgb[is_floor_bg] = np.where(tile[is_floor_bg, None] == 1, FLOOR_LIGHT, FLOOR_DARK)
+    codes = np.where(is_floor_bg, tile_code(ti, tj), -1)  # (T or 1, P)
     is_box_bg = (bg_idx < M) & np.isfinite(t_bg)
     if M and is_box_bg.any():
         tt, pp = np.nonzero(is_box_bg)
@@ -133,7 +155,12 @@ def render(scene: Scene, positions: np.ndarray, K: np.ndarray, Rt: np.ndarray, h
         box_rgb = np.array([OCCLUDER_PALETTE[oc.color] for oc in scene.occluders], dtype=np.float64)
         bg_rgb[tt, pp] = box_rgb[m] * FACE_SHADE[face[tt, pp, m], None]
     if static:
-        t_bg, bg_idx, bg_rgb = (np.broadcast_to(a, (T,) + a.shape[1:]) for a in (t_bg, bg_idx, bg_rgb))
+        t_bg, bg_idx, bg_rgb, codes = (np.broadcast_to(a, (T,) + a.shape[1:]) for a in (t_bg, bg_idx, bg_rgb, codes))
+    if len(effects):
+        made = mark_frames(effects, codes)  # (T, P)
+        marked = (codes >= 0) & (made <= np.arange(T)[:, None])
+        bg_rgb = np.array(bg_rgb)
+        bg_rgb[marked] = MARK
 
     # balls in front of the background win
     if N:
@@ -167,4 +194,5 @@ def render(scene: Scene, positions: np.ndarray, K: np.ndarray, Rt: np.ndarray, h
         out.ids = ids.reshape(T, H2, W2)
         out.ball_alone = np.isfinite(t_balls).sum(1)  # (T, N)
         out.ball_visible = np.stack([(ids == k).sum(1) for k in range(N)], -1) if N else np.zeros((T, 0), int)
+        out.tiles = np.where(ids == ID_FLOOR, codes, -1).astype(np.int16).reshape(T, H2, W2)
     return out

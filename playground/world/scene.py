@@ -26,12 +26,15 @@ OCCLUDER_PALETTE: dict[str, tuple[int, int, int]] = {
     "grey": (175, 172, 165),
     "brown": (150, 110, 70),
 }
-CAMERA_MOTIONS = ("static", "orbit", "pan")
+CAMERA_MOTIONS = ("static", "orbit", "pan", "look")
 
 MAX_BALLS = 6
 MAX_OCCLUDERS = 3
 MAX_FRAMES = 512
 MAX_RADIUS = 0.5
+TILE = 0.5  # floor tile size, world units: the checkerboard's squares and the cells the paint effect marks
+MAX_KICKS = 16
+MAX_KICK_DV = 4.0  # world units/s: the largest velocity change one kick may give a ball
 _TOL = 1e-6  # slack for positions that sit exactly on a boundary (the floor, a wall, a touching ball)
 
 
@@ -43,6 +46,22 @@ class Ball:
     radius: float
     position: tuple[float, float, float]
     velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+@dataclass
+class Kick:
+    """An action: at frame `frame` ball `ball` receives `impulse` (world units, mass x velocity), so its velocity
+    changes by impulse / mass (mass = radius**2, see ball_mass). Horizontal without gravity (balls roll on the
+    floor); under gravity the vertical part may only pop the ball up (iy >= 0)."""
+
+    frame: int
+    ball: int
+    impulse: tuple[float, float, float]
+
+
+def ball_mass(radius: float) -> float:
+    """A ball's mass: proportional to radius**2 (a disc's area, as the collisions and the collision probe assume)."""
+    return float(radius) ** 2
 
 
 @dataclass
@@ -72,6 +91,7 @@ class CameraSpec:
     yaw_speed: float = 0.0
     pan_speed: float = 0.0
     look_at: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    sway_period: float = 0.0
 
 
 @dataclass
@@ -88,6 +108,8 @@ class Scene:
     dt: float = 0.1
     seed: int = 0
     metadata: dict = field(default_factory=dict)
+    kicks: list[Kick] = field(default_factory=list)
+    paint: bool = False  # the persistent effect: floor tiles a ball touches take the mark colour and keep it
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> "Scene":
@@ -122,7 +144,35 @@ class Scene:
         for k, o in enumerate(self.occluders):
             self._validate_occluder(k, o)
         self._validate_camera(self.camera)
+        if not isinstance(self.paint, bool):
+            raise ValueError(f"paint must be true or false, got {self.paint!r}")
+        if not isinstance(self.kicks, list) or len(self.kicks) > MAX_KICKS:
+            n = len(self.kicks) if isinstance(self.kicks, list) else self.kicks
+            raise ValueError(f"a scene holds a list of at most {MAX_KICKS} kicks, got {n!r}")
+        for k, kick in enumerate(self.kicks):
+            self._validate_kick(k, kick)
         return self
+
+    def _validate_kick(self, k: int, kick: Kick) -> None:
+        f, b = kick.frame, kick.ball
+        if not isinstance(f, int) or isinstance(f, bool) or not 0 <= f < self.n_frames:
+            raise ValueError(f"kick {k}: frame must be an integer in [0, {self.n_frames - 1}] (the scene has "
+                             f"{self.n_frames} frames), got {f!r}")
+        if not isinstance(b, int) or isinstance(b, bool) or not 0 <= b < len(self.balls):
+            raise ValueError(f"kick {k}: ball must be the index of a ball in the scene, an integer in "
+                             f"[0, {len(self.balls) - 1}], got {b!r}")
+        ix, iy, iz = _vec3(f"kick {k} impulse", kick.impulse)
+        m = ball_mass(self.balls[b].radius)
+        dv = math.sqrt(ix * ix + iy * iy + iz * iz) / m
+        if dv > MAX_KICK_DV:
+            raise ValueError(f"kick {k}: the impulse would change ball {b}'s velocity by {dv:.3g} units/s; at most "
+                             f"{MAX_KICK_DV} (impulse = mass x velocity change, mass = radius^2 = {m:.4g})")
+        if not self.gravity and abs(iy) > _TOL:
+            raise ValueError(f"kick {k}: without gravity balls roll on the floor, so the impulse's y must be 0, "
+                             f"got {iy}")
+        if self.gravity and iy < 0:
+            raise ValueError(f"kick {k}: a kick may pop a ball up (impulse y >= 0), not push it into the floor; "
+                             f"got {iy}")
 
     def _validate_ball(self, k: int, b: Ball, A: float) -> None:
         if b.color not in PALETTE:
@@ -178,6 +228,9 @@ class Scene:
             if abs(_finite(f"camera {name}", getattr(c, name))) > 10:
                 raise ValueError(f"camera {name} must be in [-10, 10], got {getattr(c, name)}")
         _vec3("camera look_at", c.look_at)
+        sway = _finite("camera sway_period", c.sway_period)
+        if sway != 0 and not 0.2 <= sway <= 60:
+            raise ValueError(f"camera sway_period must be 0 (no sway) or in [0.2, 60] seconds, got {sway}")
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:
@@ -194,7 +247,8 @@ class Scene:
             occ = [Occluder(tuple(o["center"]), tuple(o["size"]), o.get("color", "grey")) for o in d.pop("occluders", [])]
             cam = d.pop("camera", None)
             camera = CameraSpec(**{**cam, "look_at": tuple(cam.get("look_at", (0, 0, 0)))}) if cam else CameraSpec()
-            scene = cls(balls=balls, occluders=occ, camera=camera, **d)
+            kicks = [Kick(kk["frame"], kk["ball"], tuple(kk["impulse"])) for kk in d.pop("kicks", [])]
+            scene = cls(balls=balls, occluders=occ, camera=camera, kicks=kicks, **d)
         except (KeyError, TypeError) as e:
             raise ValueError(f"malformed scene dict: {e}") from None
         return scene.validate()
