@@ -498,9 +498,11 @@ def predicted_kicks(clip: Clip, k: int) -> list:
 def kick_metrics(video: Video, clip: Clip, k: int, window: int = 3) -> dict[str, float]:
     """How the kicked ball moves in the `window` frames after each predicted kick, against the truth.
 
-    vel_err: mean |v_row - v_true| (px/frame) over those frames (a ball the row lost counts as its true speed);
-    dir_err: angle between the row's and the truth's displacement over the window (180 where the row's ball is
-    lost or does not move); followed: share of kicks with dir_err < KICK_FOLLOWED_DEG."""
+    kick_vel_err_px: mean |v_row - v_true| (px/frame) over those frames (a ball the row lost counts as its true
+    speed); kick_dir_err_deg: angle between the row's and the truth's change of image velocity (the mean velocity
+    over the window minus the velocity into the kick's frame) - 180 where the row's ball is lost or its velocity
+    barely changes, as in a rollout that ignores the kick; kick_followed: share of kicks with a direction error
+    under KICK_FOLLOWED_DEG."""
     gt, T = clip.gt, video.T
     verr, derr = [], []
     kicks = predicted_kicks(clip, k)
@@ -519,11 +521,14 @@ def kick_metrics(video: Video, clip: Clip, k: int, window: int = 3) -> dict[str,
                         else np.linalg.norm(vt))
         if errs:
             verr.append(float(np.mean(errs)))
-        dg = g[last] - g[f]
-        if min(gt.visible[f, b], gt.visible[last, b]) < VIS_OK or np.linalg.norm(dg) < MIN_MOVE_PX:
-            continue  # the truth itself shows no clear direction (the ball not fully in view, or barely moving)
-        dc = c[last] - c[f] if tr.present[f] and tr.present[last] else np.zeros(2)
-        if np.linalg.norm(dc) < MIN_MOVE_PX:
+        if f < 1 or min(gt.visible[f - 1, b], gt.visible[f, b], gt.visible[last, b]) < VIS_OK:
+            continue  # the truth's own velocity change is not readable (the ball not fully in view)
+        dg = (g[last] - g[f]) / (last - f) - (g[f] - g[f - 1])
+        if np.linalg.norm(dg) < MIN_SPEED:
+            continue  # the kick barely changes the image velocity (e.g. straight toward the camera)
+        seen = tr.present[f - 1] and tr.present[f] and tr.present[last]
+        dc = (c[last] - c[f]) / (last - f) - (c[f] - c[f - 1]) if seen else np.zeros(2)
+        if np.linalg.norm(dc) < MIN_SPEED / 2:
             derr.append(180.0)
             continue
         cosang = float(dc @ dg / (np.linalg.norm(dc) * np.linalg.norm(dg)))

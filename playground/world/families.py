@@ -10,8 +10,9 @@ The interaction family acts on the world: each scene has one or two kicks (stren
 timing = a fraction of the clip, both with disjoint in-distribution and held-out ranges) and the paint effect
 (tiles the balls touch stay marked); half its cameras sway (an orbit, or a turn in place, that goes and comes
 back), looking away from part of the floor and back. The
-mixed family draws from every other family and adds one kick to MIXED_KICK_RATE of its non-interaction scenes,
-with the interaction family's kick ranges for the split.
+mixed family draws from every other family and offers one kick to MIXED_KICK_RATE of its non-interaction scenes,
+with the interaction family's kick ranges for the split (a scene whose balls are hidden at every one of
+KICK_TRIES drawn kicks stays unkicked).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from .scene import OCCLUDER_PALETTE, PALETTE, Ball, CameraSpec, Kick, Occluder, 
 
 FAMILIES = ("inertia", "gravity", "collision", "occlusion", "camera", "interaction", "mixed")
 MIXED_KICK_RATE = 0.25  # share of mixed scenes from the non-interaction families that get one kick
+KICK_TRIES = 10
 KICK_VISIBLE = 0.5  # a kicked ball is at least this visible at the kick's frame (so a click can reach it)
 SPLITS = ("train", "heldout")
 DT = 0.1
 MIN_EVENT_FRAMES = 8  # shorter clips cannot hold a designed event; the event requirement is waived for them
+MIN_OCCLUSION_FRAMES = 10  # hiding and re-emerging needs more: at 8 frames under 1% of draws manage it
 MAX_TRIES = 200
 
 _R_TRAIN = ((0.14, 0.22),)
@@ -112,7 +115,11 @@ def sample_scene(family: str = "mixed", split: str = "train", rng: np.random.Gen
     for _ in range(MAX_TRIES):
         scene = build(rng, RANGES[fam][split], SHARED[fam], int(n_frames))
         if scene is not None and family == "mixed" and fam != "interaction" and rng.random() < MIXED_KICK_RATE:
-            scene = _with_kicks(rng, scene, RANGES["interaction"][split], 1)
+            for _ in range(KICK_TRIES):  # a scene whose balls are hidden at every drawn kick time stays unkicked
+                kicked = _with_kicks(rng, scene, RANGES["interaction"][split], 1)
+                if kicked is not None:
+                    scene = kicked
+                    break
         if scene is not None:
             scene.seed = int(rng.integers(2**31))
             scene.metadata = {"family": fam, "split": split}
@@ -249,7 +256,7 @@ def _occlusion(rng, rng_split, shared, n_frames) -> Scene | None:
         p2 = (rng.uniform(-0.6, 0.6), r2, rng.uniform(min(z_front + 0.1 + r2, 0.95 - r2), 0.95 - r2))
         balls.append(Ball(colors[1], r2, p2, _ground_velocity(rng, 0.5 * _uniform(rng, rng_split["speed"]))))
     scene = _valid(Scene(balls, gravity=False, occluders=[wall], camera=cam, n_frames=n_frames, dt=DT))
-    if scene is None or n_frames < MIN_EVENT_FRAMES:
+    if scene is None or n_frames < MIN_OCCLUSION_FRAMES:
         return scene
     vis = occlusion_visibility(scene)[:, 0]
     hidden = np.flatnonzero(vis < HIDDEN)
@@ -315,6 +322,8 @@ def _with_kicks(rng, scene: Scene, rng_split, n_kicks: int) -> Scene | None:
             dv[1] = POP * float(np.hypot(dv[0], dv[2]))
         kicks.append(Kick(f, b, tuple(float(x) for x in ball_mass(scene.balls[b].radius) * dv)))
     kicks.sort(key=lambda k: (k.frame, k.ball))
+    if any(a.ball == b.ball and b.frame - a.frame < 3 for a, b in zip(kicks, kicks[1:])):
+        return None  # one ball kicked twice within 3 frames: the probe could not tell the kicks apart
     kicked = _valid(replace(scene, kicks=kicks))
     if kicked is None:
         return None
