@@ -8,13 +8,13 @@ consecutive centroids v(t) = c(t) - c(t-1), accelerations in px/frame^2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from ..world import Clip
-from ..world.camera import project
+from ..world import Clip, simulate
+from ..world.camera import project, sphere_ellipse
 from ..world.groundtruth import HIDDEN
 from ..world.render import FLOOR_DARK, FLOOR_LIGHT, MARK, tile_code
 from .parser import Detection, Track, ball_mask, color_track
@@ -495,14 +495,24 @@ def predicted_kicks(clip: Clip, k: int) -> list:
     return [e for e in clip.gt.events if e.kind == "kick" and k - 1 <= e.time <= T - 2]
 
 
+def unkicked_centroids(clip: Clip, frame: int) -> np.ndarray:
+    """Projected ball centroids (T, N, 2) of the counterfactual world without the kicks at `frame` or later: what
+    the truth would have shown had those kicks not happened (same camera)."""
+    scene = replace(clip.scene, kicks=[kk for kk in clip.scene.kicks if kk.frame < frame])
+    radii = np.array([b.radius for b in scene.balls])
+    centers, _, _ = sphere_ellipse(simulate(scene).positions, radii, clip.gt.K, clip.gt.Rt)
+    return centers
+
+
 def kick_metrics(video: Video, clip: Clip, k: int, window: int = 3) -> dict[str, float]:
     """How the kicked ball moves in the `window` frames after each predicted kick, against the truth.
 
     kick_vel_err_px: mean |v_row - v_true| (px/frame) over those frames (a ball the row lost counts as its true
-    speed); kick_dir_err_deg: angle between the row's and the truth's change of image velocity (the mean velocity
-    over the window minus the velocity into the kick's frame) - 180 where the row's ball is lost or its velocity
-    barely changes, as in a rollout that ignores the kick; kick_followed: share of kicks with a direction error
-    under KICK_FOLLOWED_DEG."""
+    speed). kick_dir_err_deg: the kick's response is the ball's mean image velocity over the window minus what
+    it would have been without the kick (the true simulator without it, same camera, so camera motion and walls
+    cancel); the angle between the row's response and the truth's - 180 where the row's ball is lost or responds
+    by less than MIN_SPEED / 2, as a rollout that ignores the kick does. kick_followed: share of kicks with a
+    direction error under KICK_FOLLOWED_DEG."""
     gt, T = clip.gt, video.T
     verr, derr = [], []
     kicks = predicted_kicks(clip, k)
@@ -521,13 +531,15 @@ def kick_metrics(video: Video, clip: Clip, k: int, window: int = 3) -> dict[str,
                         else np.linalg.norm(vt))
         if errs:
             verr.append(float(np.mean(errs)))
-        if f < 1 or min(gt.visible[f - 1, b], gt.visible[f, b], gt.visible[last, b]) < VIS_OK:
-            continue  # the truth's own velocity change is not readable (the ball not fully in view)
-        dg = (g[last] - g[f]) / (last - f) - (g[f] - g[f - 1])
-        if np.linalg.norm(dg) < MIN_SPEED:
+        if min(gt.visible[f, b], gt.visible[last, b]) < VIS_OK:
+            continue  # the truth's response is not readable (the ball not fully in view)
+        g0 = unkicked_centroids(clip, f)[:, b]
+        v0 = (g0[last] - g0[f]) / (last - f)
+        dg = (g[last] - g[f]) / (last - f) - v0
+        if not np.isfinite(dg).all() or np.linalg.norm(dg) < MIN_SPEED:
             continue  # the kick barely changes the image velocity (e.g. straight toward the camera)
-        seen = tr.present[f - 1] and tr.present[f] and tr.present[last]
-        dc = (c[last] - c[f]) / (last - f) - (c[f] - c[f - 1]) if seen else np.zeros(2)
+        seen = tr.present[f] and tr.present[last]
+        dc = (c[last] - c[f]) / (last - f) - v0 if seen else np.zeros(2)
         if np.linalg.norm(dc) < MIN_SPEED / 2:
             derr.append(180.0)
             continue
