@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_probe import add_probe_parser
 
     add_probe_parser(sub)
+    from .inspect.cli import add_inspect_parser
+
+    add_inspect_parser(sub)
 
     g = sub.add_parser("generate", help="sample a video from the world model")
     g.add_argument("--prompt", default="", help="text prompt (short prompts are enriched)")

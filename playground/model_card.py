@@ -3,7 +3,8 @@
     python -m playground.model_card models/worldsim-s --eval eval.json [--probes probes.json] [--notes notes.md]
 
 Every number in the card comes from a file: `training.json` (written by training), the evaluation JSON
-(`python -m playground.evaluate --json`), the probe suite JSON (`python -m playground probe --json`), and free
+(`python -m playground.evaluate --json`), the probe suite JSON (`python -m playground probe --json`), the inspect
+JSON beside the model when there is one (`python -m playground inspect --json <model>/inspect.json`), and free
 text notes (what was tried, failures) from --notes.
 """
 
@@ -104,6 +105,10 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         lines += ["## Probe suite", "", f"Command: `python -m playground probe --suite all --trials {c['trials']} "
                   f"--seed {c['seed']} --json probes.json`", "",
                   probe_markdown(probes).replace("# Probe results", "").strip(), ""]
+    if (model_dir / "inspect.json").is_file():  # written by `python -m playground inspect --json ...`
+        from .inspect.report import card_markdown
+
+        lines += [card_markdown(json.loads((model_dir / "inspect.json").read_text())), ""]
     if notes:
         lines += ["## Notes, failures and what was tried", "", notes.strip(), ""]
     return "\n".join(lines)

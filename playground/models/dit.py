@@ -12,7 +12,8 @@ Optionally the output is a correction to the last observed frame (`anchor`), EDM
 
 The fast path uses fused `scaled_dot_product_attention`; when an `AttentionCapture` is passed down the call, the
 chosen layers take the readable path (softmax(QK^T / sqrt(d)) V) and hand their weights to the capture object.
-Nothing is stored on the modules, so concurrent calls never share capture state.
+Nothing is stored on the modules, so concurrent calls never share capture state. A block also takes an optional
+attention mask (`frame_window_mask`), which only the attention interventions of playground.inspect pass.
 """
 
 from __future__ import annotations
@@ -158,14 +159,20 @@ class Attention(nn.Module):
         qkv = rearrange(self.qkv(x), "b l (three h d) -> three b h l d", three=3, h=self.heads)
         return qkv[0], qkv[1], qkv[2]
 
-    def forward(self, x: torch.Tensor, return_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, return_weights: bool = False,
+                attn_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x (B, L, D) -> (B, L, D) and, when asked, the weights (B, H, L, L). `attn_mask` (L, L) bool, True =
+        may attend: only interventions (playground.inspect) pass one; None is the unchanged fast path."""
         q, k, v = self.qkv_heads(x)
         if return_weights:
-            weights = torch.softmax((q @ k.transpose(-2, -1)) * self.scale, dim=-1)  # (B, H, L, L)
+            scores = (q @ k.transpose(-2, -1)) * self.scale  # (B, H, L, L)
+            if attn_mask is not None:
+                scores = scores.masked_fill(~attn_mask, float("-inf"))
+            weights = torch.softmax(scores, dim=-1)
             out = weights @ v
         else:
             weights = None
-            out = F.scaled_dot_product_attention(q, k, v)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         out = rearrange(out, "b h l d -> b l (h d)")
         return self.proj(out), weights
 
@@ -205,17 +212,36 @@ class DiTBlock(nn.Module):
         grid: tuple[int, int, int],
         capture: AttentionCapture | None = None,
         name: str = "",
+        attn_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """`attn_mask` (L, L) bool over this block's attention sequences (see `frame_window_mask`); None = none."""
         b = x.shape[0]
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.adaLN_modulation(c).chunk(6, dim=1)
         h = self.to_sequences(modulate(self.norm1(x), shift_msa, scale_msa), grid)  # (B', L, D)
         want = capture is not None and capture.wants(name)
-        h, weights = self.attn(h, return_weights=want)
+        h, weights = self.attn(h, return_weights=want, attn_mask=attn_mask)
         if want:
             capture.record(name, self.kind, grid, weights, b)
         x = x + gate_msa.unsqueeze(1) * self.from_sequences(h, grid, b)
         x = x + gate_mlp.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
         return x
+
+
+def frame_window_mask(kind: str, grid: tuple[int, int, int], window: int, device=None) -> torch.Tensor | None:
+    """Attention mask (L, L) bool, True = may attend, that lets each token see only the tokens of its own and the
+    `window` - 1 previous temporal groups (t_q - window < t_k <= t_q): window 1 cuts attention across time.
+
+    For a temporal block L = T' (one sequence per place); for a joint block L = T' * h' * w' in (t, y, x) order;
+    a spatial block never attends across time, so it gets None (nothing to restrict).
+    """
+    t = grid[0]
+    if kind == "spatial":
+        return None
+    times = torch.arange(t, device=device)
+    if kind == "joint":
+        times = times.repeat_interleave(grid[1] * grid[2])
+    d = times[:, None] - times[None, :]  # query time - key time
+    return (d >= 0) & (d < window)
 
 
 class FinalLayer(nn.Module):
@@ -469,6 +495,7 @@ __all__ = [
     "SpacetimeDiT_S",
     "SpacetimeDiT_tiny",
     "count_parameters",
+    "frame_window_mask",
     "last_observed_anchor",
     "sincos_3d",
 ]
