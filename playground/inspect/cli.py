@@ -80,6 +80,7 @@ def cmd_inspect(args) -> None:
                               seed=args.seed, bootstrap=args.bootstrap)
             out["probes"] = run_study(pipe, cfg, progress=lambda d, n: print(f"recorded {d}/{n} clips", flush=True))
             md.append(study_markdown(out["probes"], command))
+            _write(args, out, md)  # keep the study even if the interventions are stopped
         if "ablate" in what:
             custom = Ablation(heads=parse_heads(args.heads), time_off=_ints(args.time_off, "time-off"),
                               window=args.window)
@@ -90,12 +91,17 @@ def cmd_inspect(args) -> None:
             md.append(ablate_markdown(out["interventions"], command))
     except ValueError as e:
         raise UserError(str(e))
-    text = "\n\n".join(md)
+    _write(args, out, md, final=True)
+
+
+def _write(args, out: dict, md: list[str], final: bool = False) -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
-        print(f"wrote {args.json}")
     if args.md:
-        Path(args.md).write_text(text)
-        print(f"wrote {args.md}")
-    if not args.json and not args.md:
-        print(text)
+        Path(args.md).write_text("\n\n".join(md))
+    if final:
+        for f in (args.json, args.md):
+            if f:
+                print(f"wrote {f}")
+        if not args.json and not args.md:
+            print("\n\n".join(md))

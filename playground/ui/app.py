@@ -36,7 +36,7 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
 def _tab_modules():
     mods = [("Generate", generate)]
     for name, mod in (("World Sim", "worldsim"), ("Patches", "patches"), ("Attention", "attention"),
-                      ("Latents", "latents"), ("Probes", "probes")):
+                      ("Latents", "latents"), ("Probes", "probes"), ("Inside", "inspect")):
         try:
             mods.append((name, __import__(f"playground.ui.{mod}", fromlist=["build"])))
         except ModuleNotFoundError as e:
