@@ -2,8 +2,12 @@
 
 The Sora report (after DALL-E 3) expands short prompts into detailed captions like those seen in training. Here the
 training captions come from a grammar over scenes, so enrichment is retrieval: embed the prompt with the text
-encoder, keep the training captions that agree with every attribute the prompt names (colours, how many balls,
-gravity, an occluder, camera motion, collisions), and return the nearest of those in the encoder's space.
+encoder and return the nearest training caption that says exactly what the prompt says. Enrichment may fill in
+what the prompt leaves open (the floor, the camera standing still, a speed or direction, a colour when none is
+named) but never adds objects or events: the caption must have the prompt's ball count and colours, and gravity,
+an occluder, a collision or a moving camera only when the prompt asks for them. Among those, captions that add
+the fewest unasked-for details (a bounce off the arena wall, another direction) win; when none agrees, the prompt
+is used as given. `EnrichedPrompt.added` lists what the caption adds.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -31,8 +36,9 @@ ATTRIBUTE_WORDS = {
 class EnrichedPrompt:
     prompt: str  # what the user typed
     text: str  # what conditions the model
-    source: str  # "empty", "as given", or "nearest training caption"
+    source: str  # "empty", "as given", "off", "no agreeing caption", or "nearest training caption"
     similarity: float  # cosine similarity between prompt and the chosen caption
+    added: tuple[str, ...] = ()  # what the caption says that the prompt did not (filled-in details)
 
 
 def prompt_attributes(text: str) -> dict:
@@ -52,12 +58,111 @@ def prompt_attributes(text: str) -> dict:
     return attrs
 
 
-def _agrees(prompt_attrs: dict, caption_attrs: dict) -> bool:
-    if not set(prompt_attrs["colours"]) <= set(caption_attrs["colours"]):
-        return False
-    if "count" in prompt_attrs and caption_attrs.get("count") not in (None, prompt_attrs["count"]):
-        return False
-    return all(caption_attrs[k] for k in ATTRIBUTE_WORDS if prompt_attrs[k])
+DIRECTIONS = ("left", "right", "toward", "away")
+SPEEDS = {"slowly": "slowly", "slow": "slowly", "fast": "fast", "quickly": "fast", "quick": "fast"}
+# what a caption may only say when the prompt asks for it
+EVENTS = ("gravity", "occluder", "collision", "camera", "kicked", "marks")
+STILL_BALL = re.compile(r"\b(stays?|sits?|rests?|stands?) still\b|\bstationary\b|\bmotionless\b|\bat rest\b")
+WALL_BOUNCE = "bounces off the wall"
+
+
+def scene_facts(text: str) -> dict:
+    """What a prompt or caption says, for comparing the two: `prompt_attributes` plus the ball count as the text
+    implies it (None when open), direction and speed words, a ball that stays still, a bounce."""
+    low = text.lower()
+    words = re.findall(r"[a-z]+|\d+", low)
+    facts = prompt_attributes(text)
+    count = facts.get("count")
+    if count is None and facts["colours"]:
+        count = len(facts["colours"]) if "balls" not in words else max(2, len(facts["colours"]))
+    elif count is None and "ball" in words and "balls" not in words:
+        count = 1
+    facts["count"] = count
+    facts["plural"] = "balls" in words and count is None
+    facts["directions"] = {w for w in words if w in DIRECTIONS}
+    facts["speeds"] = {SPEEDS[w] for w in words if w in SPEEDS}
+    facts["still"] = bool(STILL_BALL.search(low))
+    facts["bounce"] = any(w.startswith("bounc") for w in words)
+    facts["wall_bounce"] = WALL_BOUNCE in low
+    return facts
+
+
+def disagreement(want: dict, have: dict) -> tuple[bool, list[str]]:
+    """(whether caption facts `have` contradict or go beyond prompt facts `want`, the details it adds)."""
+    if want["count"] is not None and have["count"] != want["count"]:
+        return True, []
+    if want["plural"] and (have["count"] or 0) < 2:
+        return True, []
+    if want["colours"] and set(have["colours"]) != set(want["colours"]):
+        return True, []
+    for k in EVENTS:
+        asked = want.get(k, False) or (k == "gravity" and want["bounce"])
+        if have.get(k, False) and not asked or want.get(k, False) and not have.get(k, False):
+            return True, []
+    if not want["directions"] <= have["directions"] or not want["speeds"] <= have["speeds"]:
+        return True, []
+    for colour, heading in want.get("motion", {}).items():  # ball by ball, where the prompt says so
+        theirs = have.get("motion", {}).get(colour)
+        if theirs is None or not set(heading.split()) <= set(theirs.split()):
+            return True, []
+        if want.get("speed", {}).get(colour) and have.get("speed", {}).get(colour) != want["speed"][colour]:
+            return True, []
+    if want["still"] and "stays still" not in have["text"]:
+        return True, []
+    added = []
+    if want["count"] is None and have["count"]:
+        added.append(f"{have['count']} ball{'s' if have['count'] > 1 else ''}")
+    if not want["colours"] and have["colours"]:
+        added.append("colour " + ", ".join(have["colours"]))
+    if have["wall_bounce"] and not want["bounce"]:
+        added.append("a bounce off the arena wall")
+    extra_dirs = sorted(have["directions"] - want["directions"])
+    if extra_dirs:  # a direction fills an open slot; one beside a named direction goes beyond the prompt
+        added.append(("another direction " if want["directions"] else "direction ") + ", ".join(extra_dirs))
+    extra_speed = sorted(have["speeds"] - want["speeds"])
+    if extra_speed:
+        added.append("speed " + ", ".join(extra_speed))
+    still_camera = "camera is still" in have["text"] or "camera does not move" in have["text"]
+    if not want["camera"] and still_camera and "camera" not in want["text"]:
+        added.append("a still camera")
+    if "checkered" in have["text"] and "checkered" not in want["text"]:
+        added.append("a checkered floor")
+    return False, added
+
+
+def grammar_caption(want: dict) -> tuple[str, tuple[str, ...]] | None:
+    """When no training caption agrees: the prompt's own facts worded by the caption grammar, with a still camera
+    filled in; None when the prompt leaves a ball's motion (or an event's parties) unsaid, which the grammar
+    would have to invent."""
+    try:
+        from .world.captions import attributes_from_labels, caption_from_attributes
+    except ImportError:
+        return None
+    colours, motion = want["colours"], want.get("motion", {})
+    if not colours or want["count"] not in (None, len(colours)):
+        return None
+    if not want["gravity"] and set(motion) != set(colours):
+        return None
+    for flag, parties in (("collision", "collisions"), ("occluder", "occlusions"), ("kicked", "kicks")):
+        if want.get(flag) and not want.get(parties):
+            return None
+    if want.get("marks") or want["camera"] and want.get("camera_motion", "still") == "still":
+        return None
+    labels = {"colours": colours, "gravity": want["gravity"], "motion": motion, "speed": want.get("speed", {}),
+              "walls": want.get("walls", []), "collisions": want.get("collisions", []),
+              "occlusions": want.get("occlusions", []), "kicks": want.get("kicks", {}), "marks": False,
+              "camera_motion": want.get("camera_motion", "still")}
+    try:
+        text = caption_from_attributes(attributes_from_labels(labels), np.random.default_rng(0))
+    except (KeyError, ValueError, IndexError):
+        return None
+    added = ("a checkered floor",) + (() if want["camera"] or "camera_motion" in want else ("a still camera",))
+    return text, added
+
+
+def _unasked(added: list[str]) -> int:
+    """How many of the added details are events rather than settings (ranked first: fewer is better)."""
+    return sum(a.startswith(("a bounce", "another direction")) for a in added)
 
 
 class PromptEnricher:
@@ -68,7 +173,7 @@ class PromptEnricher:
             raise ValueError("one embedding per caption is required")
         self.captions = list(captions)
         self.embeddings = torch.nn.functional.normalize(embeddings.float(), dim=-1)
-        self.attrs = [prompt_attributes(c) for c in self.captions]
+        self.facts = [{**scene_facts(c), "text": c.lower()} for c in self.captions]
 
     @classmethod
     def build(cls, captions: list[str], text_encoder) -> "PromptEnricher":
@@ -76,6 +181,9 @@ class PromptEnricher:
         return cls(unique, text_encoder.encode(unique))
 
     def enrich(self, prompt: str, text_encoder, keep_threshold: float = 0.97) -> EnrichedPrompt:
+        """The nearest training caption that agrees with everything the prompt says and adds no object or event
+        (see the module docstring); the prompt itself when it already reads like a training caption or when no
+        caption agrees."""
         prompt = prompt.strip()
         if not prompt:
             return EnrichedPrompt(prompt, "", "empty", 0.0)
@@ -83,15 +191,25 @@ class PromptEnricher:
             return EnrichedPrompt(prompt, prompt, "as given", 1.0)
         q = text_encoder.encode([prompt])[0]
         sims = self.embeddings @ q  # (N,)
-        want = prompt_attributes(prompt)
-        ok = torch.tensor([_agrees(want, a) for a in self.attrs])
-        if ok.any():
-            sims = torch.where(ok, sims, torch.full_like(sims, -2.0))
-        best = int(torch.argmax(sims))
+        want = {**scene_facts(prompt), "text": prompt.lower()}
+        best, best_key, best_added = None, None, []
+        for i, have in enumerate(self.facts):
+            bad, added = disagreement(want, have)
+            if bad:
+                continue
+            key = (_unasked(added), -float(sims[i]))
+            if best_key is None or key < best_key:
+                best, best_key, best_added = i, key, added
+        if best is None:
+            worded = grammar_caption(want)
+            if worded is not None:
+                return EnrichedPrompt(prompt, worded[0], "worded by the caption grammar", float(sims.max()),
+                                      worded[1])
+            return EnrichedPrompt(prompt, prompt, "no agreeing caption", float(sims.max()))
         sim = float(sims[best])
         if sim >= keep_threshold:  # already in the training style
             return EnrichedPrompt(prompt, prompt, "as given", sim)
-        return EnrichedPrompt(prompt, self.captions[best], "nearest training caption", sim)
+        return EnrichedPrompt(prompt, self.captions[best], "nearest training caption", sim, tuple(best_added))
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import threading
 
@@ -17,8 +18,17 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 
+TINY_CAPTIONS = [  # the first is nearest to "a red ball rolls to the left" but adds a wall the prompt never asked for
+    "A red ball rolls to the left. The red ball passes behind the grey wall.",
+    "One ball on a checkered floor: red. The red ball rolls to the left. The camera is still.",
+    "Two blue balls fall.",
+]
+TINY_TRAINED = {"frames": 16, "height": 32, "width": 32, "aspect_sizes": [[32, 48]], "short_durations": [8]}
+
+
 def build_tiny_model_dir(folder, text_encoder) -> str:
-    """A random-weight model folder (with a prompt enricher) small enough to sample in a fraction of a second."""
+    """A random-weight model folder (with a prompt enricher and a training record: 16 frames at 32x32 and 32x48,
+    8 frames at 32x32) small enough to sample in a fraction of a second."""
     from playground.enrich import PromptEnricher
     from playground.models.autoencoder import VideoAutoencoder
     from playground.models.dit import SpacetimeDiT_tiny
@@ -30,8 +40,9 @@ def build_tiny_model_dir(folder, text_encoder) -> str:
         for name, p in pipe.transformer.named_parameters():
             if "adaLN" in name or "final_layer" in name:
                 p.normal_(0, 0.05)
-    pipe.enricher = PromptEnricher.build(["A red ball rolls to the left.", "Two blue balls fall."], text_encoder)
+    pipe.enricher = PromptEnricher.build(TINY_CAPTIONS, text_encoder)
     pipe.save_pretrained(folder)
+    (folder / "training.json").write_text(json.dumps({"config": TINY_TRAINED}))
     return str(folder)
 
 
@@ -67,7 +78,7 @@ def client(app_url):
 
 
 GEN = dict(prompt="a red ball", source="none", upload=None, family="inertia", split="train", scene_seed=0, k=4,
-           frames=8, resolution="32x32", steps=3, guidance=2.0, seed=1)
+           frames=8, resolution="32x32", steps=3, guidance=2.0, seed=1, enrich=True)
 
 
 def generate(client, **kw):
@@ -87,7 +98,7 @@ def test_generate_returns_h264_video_and_the_enriched_prompt(client):
     meta = next(gen)
     n = sum(1 for _ in gen)
     assert meta["codec"] == "h264" and n == 8
-    assert enriched == "A red ball rolls to the left."
+    assert enriched == TINY_CAPTIONS[1]
     assert summary["enriched_prompt"] == enriched and summary["trace"]["attention_steps"] == [0, 1, 2]
     assert iio.imread(preview).ndim == 3 and strip_of((preview, video, strip)).ndim == 3
 
@@ -109,9 +120,35 @@ def test_generate_video_rejects_nan_guidance(client):
 
 
 def test_generate_video_endpoint_without_ui(client):
-    path, enriched, summary = client.predict("two blue balls", 8, 32, 48, 2, 1.0, 3, api_name="/generate_video")
-    assert os.path.isfile(path) and enriched == "Two blue balls fall."
+    path, enriched, summary = client.predict("two blue balls fall", 8, 32, 48, 2, 1.0, 3, api_name="/generate_video")
+    assert os.path.isfile(path) and enriched.lower().startswith("two blue balls fall")
     assert (summary["height"], summary["width"], summary["num_frames"]) == (32, 48, 8)
+
+
+def test_enrichment_never_adds_a_wall_the_prompt_did_not_ask_for(client):
+    enriched, summary = client.predict("a red ball rolls to the left", 8, 32, 32, 2, 1.0, 0,
+                                       api_name="/generate_video")[1:]
+    assert enriched == TINY_CAPTIONS[1] and "behind" not in enriched
+    assert summary["enrichment"] == "nearest training caption"
+    assert set(summary["enrichment_added"]) == {"a checkered floor", "a still camera"}
+
+
+def test_enrichment_never_adds_gravity_to_a_prompt_without_it(client):
+    enriched, summary = client.predict("two blue balls", 8, 32, 32, 2, 1.0, 0, api_name="/generate_video")[1:]
+    assert enriched == "two blue balls" and summary["enrichment"] == "no agreeing caption"
+
+
+def test_enrichment_can_be_turned_off(client):
+    enriched, summary = client.predict("a red ball", 8, 32, 32, 2, 1.0, 0, False, api_name="/generate_video")[1:]
+    assert enriched == "a red ball" and summary["enrich"] is False and summary["enrichment"] == "off"
+    assert generate(client, enrich=False)[3] == "a red ball"
+
+
+@pytest.mark.parametrize("frames, resolution, trained", [(8, "32x32", True), (16, "32x48", True),
+                                                         (8, "32x48", False), (8, "48x48", False),
+                                                         (4, "32x32", False)])
+def test_summary_says_whether_the_size_was_trained(client, frames, resolution, trained):
+    assert generate(client, frames=frames, resolution=resolution, steps=1)[4]["trained_setting"] is trained
 
 
 def test_observed_frames_from_a_scene_come_back_unchanged(client):
@@ -123,25 +160,30 @@ def test_observed_frames_from_a_scene_come_back_unchanged(client):
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(prompt="x" * 3000), "at most 2000"),
-    (dict(frames=999), "999 is greater than maximum value 64"),
-    (dict(guidance="nan"), "Expected a `float`"),
-    (dict(guidance=1e9), "greater than maximum value 20"),
-    (dict(resolution="33x32"), "multiples of 4"),
-    (dict(resolution="huge"), "HEIGHTxWIDTH"),
-    (dict(steps=0), "less than minimum value 1"),
-    (dict(steps=2.5), "steps must be a whole number"),
+    (dict(prompt="x" * 3000), "prompt is 3000 characters long; at most 2000"),
+    (dict(frames=999), "Frames must be a whole number in [1, 64], got 999"),
+    (dict(guidance="nan"), "Guidance must be a number in [0, 20], got 'nan'"),
+    (dict(guidance=1e9), "Guidance must be a number in [0, 20], got 1000000000.0"),
+    (dict(resolution="33x32"), "resolution: height and width must be multiples of 4"),
+    (dict(resolution="huge"), "resolution must look like HEIGHTxWIDTH"),
+    (dict(steps=0), "Steps must be a whole number in [1, 200], got 0"),
+    (dict(steps=2.5), "steps must be a whole number in [1, 200], got 2.5"),
     (dict(source="upload"), "no file is uploaded"),
+    (dict(source="i"), "Observed frames from must be one of 'none', 'upload', 'scene', got 'i'"),
+    (dict(family="nope", source="scene"), "Scene family must be one of 'inertia'"),
+    (dict(k=9, source="scene"), "observed frames: 9 do not fit in a 8-frame video"),
+    (dict(seed=-1), "Seed must be a whole number in [0, 2147483647], got -1"),
+    (dict(enrich="maybe"), "enrich prompt must be true or false, got 'maybe'"),
 ])
 def test_bad_input_gives_a_clear_error_and_the_server_keeps_serving(client, change, message):
-    with pytest.raises(AppError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(AppError, match=re.escape(message)):
         generate(client, **change)
     assert generate(client, seed=2)[4]["seed"] == 2
 
 
 @pytest.mark.parametrize("name, content, message", [
     ("corrupt.mp4", b"\x00\x01not a video" * 100, "corrupt"),
-    ("clip.txt", b"hello", "Invalid file type"),
+    ("clip.txt", b"hello", "Clip: Invalid file type"),
     ("pickle.npy", None, "could not decode"),
 ])
 def test_bad_upload_gives_a_clear_error(client, tmp_path, name, content, message):
@@ -214,8 +256,10 @@ def test_world_sim_simulate_branch_and_extend(client):
     scene = client.predict("inertia", "train", 0, 8, api_name="/random_scene")
     video, plot, report = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, api_name="/simulate")
     assert os.path.isfile(video) and set(report["errors"]) == {b["color"] for b in json.loads(scene)["balls"]}
-    gallery = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, 2, api_name="/branch")
-    assert [g["caption"] for g in gallery] == ["truth", "seed 0", "seed 1"]
+    futures, info = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, 2, api_name="/branch")
+    assert info["rows"] == ["truth", "seed 0", "seed 1"]
+    img = iio.imread(futures)  # three rows of whole 8-frame strips
+    assert img.shape[0] < img.shape[1] and img.shape[0] >= 3 * 32
     video, info = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, 4, 4, api_name="/extend")
     assert info["frames"] == 12
     with pytest.raises(AppError, match="not valid JSON"):
@@ -228,3 +272,24 @@ def test_probe_run_returns_its_table_and_trials(client):
     assert table["data"] and "# Probe results" in report
     video, info = client.predict("inertia/train/0", "model", api_name="/probe_trial")
     assert os.path.isfile(video) and "model" in info["metrics"]
+
+
+def test_a_trace_over_its_memory_bound_cuts_itself_down_and_says_so(tiny_pipe):
+    from dataclasses import replace
+
+    from playground.pipeline import TraceConfig
+    from playground.ui.session import GenSettings, fit_trace
+
+    s = GenSettings("", 8, 32, 32, 5, 1.0, 0)
+    shape = (tiny_pipe.vae.config.latent_channels, 8, 32 // tiny_pipe.vae.spatial_compression,
+             32 // tiny_pipe.vae.spatial_compression)
+    full = TraceConfig(attention_steps=[0, 2, 4])
+    need = tiny_pipe.estimate_trace_bytes(full, shape, 5)
+    assert fit_trace(tiny_pipe, full, s) == (full, "")
+    bound = need // 2
+    cfg, note = fit_trace(tiny_pipe, replace(full, max_bytes=bound), s)
+    assert tiny_pipe.estimate_trace_bytes(cfg, shape, 5) <= bound
+    assert cfg.attention_steps == [4] and "over the" in note and "attention at step 4 only" in note
+    out = tiny_pipe("", num_frames=8, height=32, width=32, num_inference_steps=5, guidance_scale=1.0,
+                    generator=torch.Generator().manual_seed(0), trace=cfg)
+    assert list(out.trace.attention) == [4] and len(out.trace.latents) == 5

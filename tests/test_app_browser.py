@@ -66,3 +66,70 @@ def test_running_a_probe_shows_its_table(page):
                            "document.querySelector('#probe-table').innerText.includes('vel_err')")
     text = page.locator("#probe-table").inner_text()
     assert "inertia" in text and "const_velocity" in text
+
+
+def test_enter_in_the_prompt_box_generates_and_shows_what_enrichment_added(page):
+    page.get_by_role("tab", name="Generate").click()
+    old = page.locator("#gen-video video").get_attribute("src")
+    page.locator("#gen-prompt textarea").fill("a red ball rolls to the left")
+    page.locator("#gen-prompt textarea").press("Enter")
+    new_video(page, old)
+    assert page.locator("#gen-prompt textarea").input_value() == "a red ball rolls to the left"  # no newline
+    spans = page.locator("#gen-spans").inner_text()
+    assert "added by enrichment" in spans and "checkered" in spans
+    assert "behind" not in page.locator("#gen-enriched textarea").input_value()
+
+
+def test_an_untrained_size_is_labelled(page):
+    page.get_by_role("tab", name="Generate").click()
+    note = page.locator("#gen-size-note")
+    assert "trained" in note.inner_text() and "Untrained" not in note.inner_text()
+    page.locator("#gen-resolution input").fill("48x48")
+    page.locator("#gen-resolution input").press("Enter")
+    page.wait_for_function("document.querySelector('#gen-size-note').innerText.includes('Untrained')")
+    assert "48x48 was never trained" in note.inner_text()
+    page.locator("#gen-resolution input").fill("32x32")
+    page.locator("#gen-resolution input").press("Enter")
+    page.wait_for_function("!document.querySelector('#gen-size-note').innerText.includes('Untrained')")
+
+
+def new_video(page, before):
+    """Wait for the Generate tab's video to be one other than `before` (a finished run)."""
+    page.wait_for_function("b => { const v = document.querySelector('#gen-video video'); "
+                           "return v && v.getAttribute('src') && v.getAttribute('src') !== b; }", arg=before)
+    return page.locator("#gen-video video").get_attribute("src")
+
+
+def test_an_error_leaves_the_previous_video_in_place_and_is_shown_beside_its_button(page):
+    page.get_by_role("tab", name="Generate").click()
+    old = page.locator("#gen-video video").get_attribute("src") if page.locator("#gen-video video").count() else None
+    page.locator("#gen-button").click()
+    src = new_video(page, old)
+    page.locator("#gen-resolution input").fill("33x32")
+    page.locator("#gen-resolution input").press("Enter")
+    page.locator("#gen-button").click()
+    page.wait_for_function("document.querySelector('#gen-status').innerText.includes('Error')")
+    assert "multiples of 4" in page.locator("#gen-status").inner_text()
+    assert page.locator("#gen-video video").get_attribute("src") == src
+    assert page.locator("#gen-video").get_by_text("Error", exact=True).count() == 0  # no error badge over it
+    page.locator("#gen-resolution input").fill("32x32")
+    page.locator("#gen-resolution input").press("Enter")
+
+
+def test_branch_shows_whole_strips_and_a_new_scene_clears_them(page):
+    page.get_by_role("tab", name="World Sim").click()
+    page.locator("#ws-branch").click()
+    page.wait_for_selector("#ws-futures img")
+    page.wait_for_function("document.querySelector('#ws-futures img').complete")
+    fit = page.evaluate("""() => {
+        const img = document.querySelector('#ws-futures img');
+        const r = img.getBoundingClientRect();
+        return {fit: getComputedStyle(img).objectFit, shown: r.width / r.height,
+                natural: img.naturalWidth / img.naturalHeight, w: r.width};
+    }""")
+    assert fit["fit"] != "cover" and abs(fit["shown"] / fit["natural"] - 1) < 0.03  # nothing cropped
+    assert fit["w"] > 600  # a whole strip per row, wide enough to see its frames
+    assert "futures" in page.locator("#ws-branch-status").inner_text()
+    page.get_by_role("button", name="Draw a random scene").click()
+    page.wait_for_function("document.querySelector('#ws-branch-status').innerText.includes('cleared')")
+    assert page.locator("#ws-futures img").count() == 0

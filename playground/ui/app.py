@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from . import generate
+from .inputs import name_input_errors
 from .session import AppContext
 
 CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "app.css"
@@ -29,6 +30,7 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
         for name, module in tabs:
             if hasattr(module, "wire"):
                 module.wire(ctx, result, shared)
+    name_input_errors(demo)
     demo.queue(default_concurrency_limit=4)
     return demo
 

@@ -13,7 +13,8 @@ from ..pipeline import from_uint8
 from ..viz.arithmetic import query_arithmetic
 from ..viz.attention import heads_grid, heat_strip, layer_matrix, per_head_maps, rollout, token_index, token_of_pixel
 from ..viz.frames import strip_layout
-from .inputs import as_float, as_int, user_errors
+from .events import action
+from .inputs import as_float, as_int
 from .session import MODEL, AppContext, GenResult, replace_result_trace, sample
 
 NO_RUN = "Generate a video first (Generate or World Sim tab): the attention maps come from your last run."
@@ -58,16 +59,18 @@ def attention_view(ctx: AppContext, r: GenResult | None, layer: str, head, step,
     if layer not in names:
         raise ValueError(f"unknown layer {layer!r}; choose one of {', '.join(names)}")
     H = ctx.pipe.transformer.config.num_heads
+    if str(head) != "mean" and not str(head).strip().lstrip("-").isdigit():
+        raise ValueError(f"head must be 'mean' or a head index in [0, {H - 1}], got {head!r}")
     head_i = None if str(head) == "mean" else as_int("head", head, 0, H - 1)
     captured = sorted(r.trace.attention)
-    step = as_int("step", step, 0, r.settings.steps - 1)
+    step = as_int(f"denoising step (the run has {r.settings.steps} steps)", step, 0, r.settings.steps - 1)
     if step not in r.trace.attention:
         raise ValueError(f"step {step} was not captured (captured: {captured}); press 'Capture this step' to "
                          "re-run the same sampling with attention recorded there")
     T, Hpx, Wpx = r.frames.shape[:3]
-    frame = as_int("frame", frame, 0, T - 1)
-    x = as_float("x", x, 0, Wpx - 1e-6)
-    y = as_float("y", y, 0, Hpx - 1e-6)
+    frame = as_int(f"frame (the video has {T})", frame, 0, T - 1)
+    x = as_float(f"x (the frame is {Wpx} px wide)", x, 0, Wpx - 1e-6)
+    y = as_float(f"y (the frame is {Hpx} px high)", y, 0, Hpx - 1e-6)
     maps = r.trace.attention[step]
     meta = r.trace.attention_meta[layer]
     kind, grid = meta["kind"], tuple(meta["grid"])
@@ -102,6 +105,16 @@ def attention_view(ctx: AppContext, r: GenResult | None, layer: str, head, step,
     return main, heads_grid(heads), roll_img, md, info
 
 
+def _quiet(view):
+    """The view for follow-up events (a click, a capture): errors go to the status line, the maps stay."""
+    def run(*a):
+        try:
+            return view(*a)
+        except ValueError as e:
+            return (gr.skip(),) * 5 + (f"**Error:** {e}",)
+    return run
+
+
 def build(ctx: AppContext, result: gr.State) -> dict:
     H = ctx.pipe.defaults["height"]
     with gr.Row():
@@ -110,31 +123,35 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         step = gr.Dropdown([0], value=0, allow_custom_value=True, label="Denoising step (captured)")
         capture_step = gr.Number(value=0, precision=0, label="Step to capture")
         capture = gr.Button("Capture this step")
+    capture_status = gr.Markdown("", elem_id="attn-capture-status")
     with gr.Row():
         frame = gr.Number(value=0, precision=0, label="Frame")
         x = gr.Number(value=H / 2, label="x (px in the frame)")
         y = gr.Number(value=H / 2, label="y (px)")
         show = gr.Button("Show", variant="primary", elem_id="attn-button")
+    status = gr.Markdown("", elem_id="attn-status")
     gr.Markdown("**Click a patch in any frame** below: the maps show where that token attends (cyan box = the query "
                 "token, in every frame of its temporal group).")
     main = gr.Image(label="Attention of the clicked token over all frames", format="png", interactive=False,
                     elem_id="attn-main", elem_classes=["attn-click"])
     info = gr.JSON(label="Query and top keys", elem_id="attn-info")
     with gr.Row():
-        heads = gr.Image(label="Every head of this layer (rows = heads, columns = temporal groups t')", format="png",
-                         interactive=False)
-        roll = gr.Image(label="Attention rollout (residual-mixed, head-averaged) through the layers up to this one",
-                        format="png", interactive=False)
+        with gr.Column():
+            gr.Markdown("**Every head of this layer** (rows = heads, from head 0 at the top; columns = temporal "
+                        "groups t')")
+            heads = gr.Image(show_label=False, format="png", interactive=False, elem_id="attn-heads")
+        with gr.Column():
+            gr.Markdown("**Attention rollout** (residual-mixed, head-averaged) through the layers up to this one")
+            roll = gr.Image(show_label=False, format="png", interactive=False, elem_id="attn-rollout")
     arithmetic = gr.Markdown(NO_RUN, label="Arithmetic of the query row", elem_id="attn-arithmetic")
 
     view_in = [result, layer, head, step, frame, x, y]
     view_out = [main, heads, roll, arithmetic, info]
 
-    @user_errors
     def view(r, layer, head, step, frame, x, y):
-        return attention_view(ctx, r, layer, head, step, frame, x, y)
+        return (*attention_view(ctx, r, layer, head, step, frame, x, y), "")
 
-    show.click(view, view_in, view_out, api_name="attention")
+    action([show.click], view, view_in, view_out, status, "attention")
 
     def on_click(r, evt: gr.SelectData):
         if r is None:
@@ -145,28 +162,32 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         return hit[0], round(hit[1], 2), round(hit[2], 2)
 
     main.select(on_click, result, [frame, x, y], api_visibility="private").then(
-        view, view_in, view_out, api_visibility="private")
+        _quiet(view), view_in, view_out + [status], api_visibility="private")
 
-    @user_errors
     def capture_fn(r, s):
         if r is None:
             raise ValueError(NO_RUN)
-        s = as_int("step to capture", s, 0, r.settings.steps - 1)
+        s = as_int(f"step to capture (the run has {r.settings.steps} steps)", s, 0, r.settings.steps - 1)
         if r.trace is not None and s in r.trace.attention:
-            return r, gr.update(choices=sorted(r.trace.attention), value=s)
+            return r, gr.update(choices=sorted(r.trace.attention), value=s), f"Step {s} was already captured."
         extra = sample(ctx, r.settings, attention_steps=[s])
+        if extra.trace is None or s not in extra.trace.attention:
+            raise ValueError(f"step to capture: attention at step {s} does not fit the trace's memory bound at this "
+                             f"size ({extra.trace_note or 'no attention recorded'})")
         r = replace_result_trace(r, extra, s)
-        return r, gr.update(choices=sorted(r.trace.attention), value=s)
+        return r, gr.update(choices=sorted(r.trace.attention), value=s), f"Captured step {s}."
 
-    capture.click(capture_fn, [result, capture_step], [result, step], api_name="capture_attention",
-                  concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit).then(
-        view, view_in, view_out, api_visibility="private")
+    action([capture.click], capture_fn, [result, capture_step], [result, step], capture_status, "capture_attention",
+           concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)[0].then(
+        _quiet(view), view_in, view_out + [status], api_visibility="private")
 
     def sync(r, layer, head, step, frame, x, y):
         """On opening the tab: offer the run's captured steps and draw the current view."""
         if r is None or r.trace is None:
             return (gr.skip(),) + (None, None, None, NO_RUN, None)
         steps = sorted(r.trace.attention)
+        if not steps:
+            return (gr.skip(), None, None, None, f"This run recorded no attention: {r.trace_note}.", None)
         st = int(step) if step is not None and str(step).isdigit() and int(step) in steps else steps[-1]
         T, Hpx, Wpx = r.frames.shape[:3]
         frame = min(int(frame or 0), T - 1)

@@ -64,6 +64,15 @@ def as_int(name: str, value, lo: int, hi: int) -> int:
     return int(f)
 
 
+def as_bool(name: str, value) -> bool:
+    """A checkbox value (True/False; the strings 'true'/'false' from API callers)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise UserError(f"{name} must be true or false, got {value!r}")
+
+
 def as_float(name: str, value, lo: float, hi: float) -> float:
     try:
         f = float(value)
@@ -80,11 +89,13 @@ def parse_resolution(text: str, factor: int) -> tuple[int, int]:
         h, w = (int(v) for v in str(text).lower().replace(" ", "").split("x"))
     except ValueError:
         raise UserError(f"resolution must look like HEIGHTxWIDTH (e.g. 32x48), got {text!r}") from None
+    if h <= 0 or w <= 0:
+        raise UserError(f"resolution must be two positive whole numbers HEIGHTxWIDTH, got {text!r}")
     (hlo, hhi), (wlo, whi) = LIMITS["height"], LIMITS["width"]
     if not (hlo <= h <= hhi and wlo <= w <= whi):
         raise UserError(f"resolution {h}x{w} is out of range: height in [{hlo}, {hhi}], width in [{wlo}, {whi}]")
     if h % factor or w % factor:
-        raise UserError(f"height and width must be multiples of {factor}, got {h}x{w}")
+        raise UserError(f"resolution: height and width must be multiples of {factor}, got {h}x{w}")
     return h, w
 
 
@@ -180,3 +191,58 @@ def _video_frames(path: Path, max_frames: int) -> np.ndarray:
     if not frames:
         raise UserError(f"no frames could be decoded from {path.name}; is the file corrupt?")
     return np.stack(frames)
+
+
+# --------------------------------------------------------------------------- Gradio's own input checks
+def field_name(component) -> str:
+    """The name a user knows a control by: its label without the parenthetical explanation."""
+    import re
+
+    label = str(getattr(component, "label", None) or type(component).__name__)
+    return re.split(r"\s*[(;:]", label)[0].strip() or label
+
+
+def _allowed(component) -> str:
+    """What a control accepts, in words."""
+    lo, hi = getattr(component, "minimum", None), getattr(component, "maximum", None)
+    choices = getattr(component, "choices", None)
+    if choices:
+        values = [c[1] if isinstance(c, (tuple, list)) else c for c in choices]
+        return "one of " + ", ".join(repr(v) for v in values)
+    if lo is not None or hi is not None:
+        whole = getattr(component, "precision", None) == 0 or float(getattr(component, "step", 0.5) or 0.5).is_integer()
+        kind = "a whole number" if whole else "a number"
+        return f"{kind} in [{_num(lo)}, {_num(hi)}]" if lo is not None and hi is not None else kind
+    if type(component).__name__ in ("File", "UploadButton", "Video", "Image"):
+        return "a file (from gradio_client pass handle_file(path))"
+    return f"a {type(component).__name__} value"
+
+
+def _num(v) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def name_input_errors(blocks) -> None:
+    """Make Gradio's own input checks (a slider's bounds, a dropdown's choices, an unreadable upload) speak like
+    ours: name the control, say what was wrong and what is allowed, instead of 'Value 999 is greater than maximum
+    value 64' or 'Could not preprocess input component at index 2'. Wraps each input component's preprocess."""
+    import gradio as gr
+
+    for block in list(blocks.blocks.values()):
+        pre = getattr(block, "preprocess", None)
+        if not isinstance(block, gr.components.Component) or pre is None or getattr(pre, "_named", False):
+            continue
+
+        def named(payload, _pre=pre, _block=block):
+            try:
+                return _pre(payload)
+            except Exception as e:  # Gradio's message names no field; ours does
+                bounded = getattr(_block, "choices", None) or getattr(_block, "maximum", None) is not None
+                if isinstance(e, gr.Error) and not bounded:  # e.g. a file type: say which field it is about
+                    raise gr.Error(f"{field_name(_block)}: {e.message}", print_exception=False) from e
+                shown = repr(payload) if len(repr(payload)) <= 80 else repr(payload)[:77] + "..."
+                raise gr.Error(f"{field_name(_block)} must be {_allowed(_block)}, got {shown}",
+                               print_exception=False) from e
+
+        named._named = True
+        block.preprocess = named

@@ -14,7 +14,8 @@ from ..pipeline import LIMITS
 from ..video import write_mp4
 from ..viz.frames import frame_strip, hstack_videos, scale_for, upscale
 from ..viz.latents import channel_grid, pca_figure, trajectory_grid
-from .inputs import as_float, as_int, check_prompt, user_errors
+from .events import action
+from .inputs import as_float, as_int, check_prompt
 from .session import MODEL, AppContext, GenResult, sample
 
 NO_RUN = "Generate a video first: these views show your last run."
@@ -38,6 +39,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         step = gr.Slider(0, 99, value=0, step=1, label="Step (scrub)", elem_id="lat-step")
         dims = gr.Radio([2, 3], value=3, label="PCA dimensions")
         show = gr.Button("Show", variant="primary", elem_id="lat-button")
+    status = gr.Markdown("", elem_id="lat-status")
     with gr.Row():
         traj = gr.Image(label="Denoising trajectory: rows = steps, columns = frames (yellow = chosen step)",
                         format="png", interactive=False)
@@ -51,32 +53,31 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         what = gr.Radio(list(COMPARE), value="seed", label="Change")
         value = gr.Textbox(value="1", label="New value for run B (a seed, a prompt or a guidance scale)")
         compare = gr.Button("Run B and compare")
+    cmp_status = gr.Markdown("", elem_id="lat-cmp-status")
     cmp_video = gr.Video(label="run A | run B | |A - B|", autoplay=True, loop=True, interactive=False)
     with gr.Row():
         cmp_strip = gr.Image(label="A (top) and B (bottom)", format="png", interactive=False)
         cmp_plot = gr.Plot(label="Per-frame latent distance")
 
-    @user_errors
     def latents_view(r, which, step, dims):
-        if r is None or r.trace is None or not r.trace.latents:
+        if r is None or r.trace is None:
             raise ValueError(NO_RUN)
+        if not r.trace.latents:
+            raise ValueError(f"this run recorded no per-step latents ({r.trace_note or 'trace off'})")
         if which not in ("x0", "x_t"):
-            raise ValueError("trajectory must be 'x0' or 'x_t'")
+            raise ValueError(f"trajectory of must be 'x0' or 'x_t', got {which!r}")
         S = len(r.trace.latents)
-        step = as_int("step", step, 0, 10_000)
-        step = min(step, S - 1)
+        step = as_int(f"step (the run has {S} steps)", step, 0, S - 1)
         dims = as_int("PCA dimensions", dims, 2, 3)
         dec = decoded_trajectory(ctx, r, which)
         grid = trajectory_grid(dec, step, scale=scale_for(*dec.shape[2:4], 32))
         return (grid, frame_strip(dec[step]), channel_grid(r.latents.float().numpy()),
                 pca_figure(r.latents.float().numpy(), dims, f"final latents of the run (seed {r.settings.seed})"),
-                gr.update(maximum=S - 1, value=step))
+                gr.update(maximum=S - 1, value=step), "")
 
     outs = [traj, at_step, channels, pca_plot, step]
-    show.click(latents_view, [result, which, step, dims], outs, api_name="latents")
-    step.release(latents_view, [result, which, step, dims], outs, api_visibility="private")
+    action([show.click, step.release], latents_view, [result, which, step, dims], outs, status, "latents")
 
-    @user_errors
     def compare_fn(r, what, value):
         if r is None:
             raise ValueError(NO_RUN)
@@ -88,7 +89,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         elif what == "guidance":
             b = replace(s, guidance=as_float("guidance", value, *LIMITS["guidance"]))
         else:
-            raise ValueError(f"change must be one of {', '.join(COMPARE)}")
+            raise ValueError(f"change must be one of {', '.join(COMPARE)}, got {what!r}")
         rb = sample(ctx, b.checked(ctx.pipe), trace=False)
         sc = scale_for(s.height, s.width, 128)
         diff = np.abs(r.frames.astype(np.int16) - rb.frames.astype(np.int16)).max(-1).astype(np.uint8)
@@ -105,17 +106,21 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                           xaxis_title="frame", yaxis_title="RMS latent difference", template="plotly_dark",
                           height=320, margin=dict(l=10, r=10, t=40, b=10))
         strip = np.concatenate([frame_strip(r.frames), frame_strip(rb.frames)], axis=0)
-        return path, strip, fig
+        return path, strip, fig, f"Run B: {what} = {getattr(b, what)!r}."
 
-    compare.click(compare_fn, [result, what, value], [cmp_video, cmp_strip, cmp_plot], api_name="compare_runs",
-                  concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)
+    action([compare.click], compare_fn, [result, what, value], [cmp_video, cmp_strip, cmp_plot], cmp_status,
+           "compare_runs", concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)
 
     def sync(r, which, step, dims):
         if r is None or r.trace is None or not r.trace.latents:
-            return (gr.skip(),) * 5
-        return latents_view(r, which, step, dims)
+            return (gr.skip(),) * 6
+        S = len(r.trace.latents)
+        try:
+            return latents_view(r, which, min(int(float(step or 0)), S - 1), dims)
+        except ValueError as e:
+            return (gr.skip(),) * 5 + (f"**Error:** {e}",)
 
-    return {"sync": (sync, [result, which, step, dims], outs)}
+    return {"sync": (sync, [result, which, step, dims], outs + [status])}
 
 
 def wire(ctx: AppContext, result: gr.State, shared: dict) -> None:

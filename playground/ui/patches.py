@@ -11,7 +11,8 @@ from ..models.dit import sincos_3d, split_pos_dims
 from ..viz.frames import draw_patch_grid
 from ..viz.latents import posenc_image, similarity_maps
 from ..world import make_clip, sample_scene
-from .inputs import as_int, user_errors
+from .events import action
+from .inputs import as_int
 from .session import AppContext
 
 PRESETS = [(8, 32, 32), (16, 32, 32), (24, 32, 32), (16, 32, 48), (16, 48, 32), (16, 48, 48), (16, 64, 64),
@@ -55,6 +56,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         y_tok = gr.Number(value=0, precision=0, label="token y'")
         x_tok = gr.Number(value=0, precision=0, label="token x'")
         show = gr.Button("Show patches", variant="primary", elem_id="patch-button")
+    status = gr.Markdown("", elem_id="patch-status")
     grid_img = gr.Image(label="Spacetime patch grid (frames of one temporal group share a tint; red = chosen token)",
                         format="png", interactive=False, elem_id="patch-grid")
     info = gr.JSON(label="This video")
@@ -67,7 +69,6 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         sim = gr.Image(label="Cosine similarity of the chosen token's code to every token", format="png",
                        interactive=False)
 
-    @user_errors
     def patches(r, t, y, x):
         if r is None:
             clip = make_clip(sample_scene("inertia", "train", np.random.default_rng(0), ctx.pipe.defaults["frames"]),
@@ -77,8 +78,9 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             frames, source = r.frames, "last run"
         T, H, W = frames.shape[:3]
         tg = ctx.pipe.transformer.token_grid(T, H // g["vae_factor"], W // g["vae_factor"])
-        tok = (as_int("token t'", t, 0, tg[0] - 1), as_int("token y'", y, 0, tg[1] - 1),
-               as_int("token x'", x, 0, tg[2] - 1))
+        tok = (as_int(f"token t' (grid {tg[0]}x{tg[1]}x{tg[2]})", t, 0, tg[0] - 1),
+               as_int(f"token y' (grid {tg[0]}x{tg[1]}x{tg[2]})", y, 0, tg[1] - 1),
+               as_int(f"token x' (grid {tg[0]}x{tg[1]}x{tg[2]})", x, 0, tg[2] - 1))
         img = draw_patch_grid(frames, g["patch_px"], g["patch_size_t"], highlight=tok)
         codes = sincos_3d(g["hidden_size"], tg).numpy()
         d_t, d_y, d_x = split_pos_dims(g["hidden_size"])
@@ -87,10 +89,17 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                  "tokens": n, "patch in pixels (t x h x w)": [g["patch_size_t"], g["patch_px"], g["patch_px"]],
                  "positional code dims (t, y, x)": [d_t, d_y, d_x], "chosen token": list(tok),
                  "chosen token index": (tok[0] * tg[1] + tok[1]) * tg[2] + tok[2]}
-        return img, facts, posenc_image(codes), similarity_maps(codes, tg, tok)
+        return img, facts, posenc_image(codes), similarity_maps(codes, tg, tok), ""
 
-    show.click(patches, [result, t_tok, y_tok, x_tok], [grid_img, info, pe, sim], api_name="patches")
-    return {"refresh": (patches, [result, t_tok, y_tok, x_tok], [grid_img, info, pe, sim])}
+    action([show.click], patches, [result, t_tok, y_tok, x_tok], [grid_img, info, pe, sim], status, "patches")
+
+    def refresh(*a):
+        try:
+            return patches(*a)
+        except ValueError as e:
+            return (gr.skip(),) * 4 + (f"**Error:** {e}",)
+
+    return {"refresh": (refresh, [result, t_tok, y_tok, x_tok], [grid_img, info, pe, sim, status])}
 
 
 def wire(ctx: AppContext, result: gr.State, shared: dict) -> None:

@@ -18,7 +18,8 @@ from ..enrich import EnrichedPrompt
 from ..pipeline import LIMITS, SamplingTrace, TraceConfig, WorldSimPipeline
 from ..video import write_mp4
 from ..viz.frames import frame_strip, strip_layout
-from .inputs import as_float, as_int, check_prompt
+from .inputs import as_bool, as_float, as_int, check_prompt
+from .trained import TrainedSizes
 
 MODEL = "model"  # the concurrency_id every listener that runs the model shares
 
@@ -31,6 +32,11 @@ class AppContext:
     model_dir: str
     out_dir: Path
     concurrency_limit: int = 2
+    trained: TrainedSizes | None = None  # what the model was trained on (from training.json)
+
+    def __post_init__(self):
+        if self.trained is None:
+            self.trained = TrainedSizes.load(self.model_dir, self.pipe.defaults)
 
     def new_path(self, suffix: str) -> Path:
         return self.out_dir / f"{uuid.uuid4().hex[:12]}{suffix}"
@@ -56,6 +62,7 @@ class GenSettings:
     seed: int = 0
     observed: np.ndarray | None = None  # (k, H, W, 3) uint8
     observed_source: str = "none"
+    enrich: bool = True  # expand the prompt into the training caption style
 
     def checked(self, pipe: WorldSimPipeline) -> "GenSettings":
         """Coerce and validate every field (ValueError with a user-facing message)."""
@@ -69,17 +76,18 @@ class GenSettings:
             steps=as_int("steps", self.steps, *LIMITS["steps"]),
             guidance=as_float("guidance", self.guidance, lo, hi),
             seed=as_int("seed", self.seed, 0, 2**31 - 1),
+            enrich=as_bool("enrich prompt", self.enrich),
         )
         f = pipe.spatial_factor
         if s.height % f or s.width % f:
-            raise ValueError(f"height and width must be multiples of {f}, got {s.height}x{s.width}")
+            raise ValueError(f"resolution: height and width must be multiples of {f}, got {s.height}x{s.width}")
         if s.observed is not None:
             if s.observed.shape[0] > s.num_frames:
-                raise ValueError(f"{s.observed.shape[0]} observed frames do not fit in a {s.num_frames}-frame video; "
+                raise ValueError(f"observed frames: {s.observed.shape[0]} do not fit in a {s.num_frames}-frame video; "
                                  "observe fewer frames or generate more")
             if s.observed.shape[1:3] != (s.height, s.width):
-                raise ValueError(f"observed frames are {s.observed.shape[1]}x{s.observed.shape[2]}, the video is "
-                                 f"{s.height}x{s.width}")
+                raise ValueError(f"observed frames: they are {s.observed.shape[1]}x{s.observed.shape[2]}, the video "
+                                 f"is {s.height}x{s.width}")
         return s
 
     def summary(self) -> dict:
@@ -100,18 +108,20 @@ class GenResult:
     seconds: float
     video_path: str = ""
     cache: dict = field(default_factory=dict)  # derived views (decoded trajectory), filled on demand
+    trace_note: str = ""  # how the trace was cut down to fit its memory bound ("" when it was not)
 
     def summary(self) -> dict:
         tr = self.trace
         return {
             **self.settings.summary(),
             "enriched_prompt": self.enriched.text, "enrichment": self.enriched.source,
+            "enrichment_added": list(self.enriched.added),
             "similarity": round(float(self.enriched.similarity), 4), "seconds": round(self.seconds, 3),
             "video": self.video_path,
             "trace": None if tr is None else {
                 "attention_steps": sorted(tr.attention),
                 "layers": sorted(tr.attention_meta), "token_grid": list(tr.token_grid),
-                "latent_steps": len(tr.latents), "bytes": tr.nbytes()},
+                "latent_steps": len(tr.latents), "bytes": tr.nbytes(), "reduced": self.trace_note or None},
         }
 
 
@@ -120,23 +130,64 @@ def default_attention_steps(steps: int) -> list[int]:
     return sorted({0, steps // 2, steps - 1})
 
 
+def fit_trace(pipe: WorldSimPipeline, cfg: TraceConfig, s: GenSettings) -> tuple[TraceConfig, str]:
+    """Cut a trace request down until it fits `cfg.max_bytes`, instead of failing: attention at fewer steps (the
+    last requested one), then fewer layers (the first ones), then fewer heads, then no per-step latents.
+    Returns the config and a sentence saying what was left out ("" when nothing was)."""
+    f = pipe.vae.spatial_compression
+    shape = (pipe.vae.config.latent_channels, s.num_frames, s.height // f, s.width // f)
+    full = pipe.estimate_trace_bytes(cfg, shape, s.steps)
+    if full <= cfg.max_bytes:
+        return cfg, ""
+
+    def fits(c):
+        return pipe.estimate_trace_bytes(c, shape, s.steps) <= cfg.max_bytes
+
+    names = pipe.transformer.capture_names()
+    heads = list(range(pipe.transformer.config.num_heads))
+    steps = sorted(set(cfg.attention_steps))[-1:]
+    tries = [replace(cfg, attention_steps=steps)]
+    tries += [replace(cfg, attention_steps=steps, attention_layers=names[:n]) for n in range(len(names) - 1, 0, -1)]
+    tries += [replace(cfg, attention_steps=steps, attention_layers=names[:1], attention_heads=heads[:n])
+              for n in range(len(heads) - 1, 0, -1)]
+    tries += [replace(cfg, attention_steps=[], attention_layers=None, attention_heads=None),
+              replace(cfg, latents=False, attention_steps=[])]
+    chosen = next((c for c in tries if fits(c)), tries[-1])
+    kept = []
+    if chosen.attention_steps:
+        layers = chosen.attention_layers or names
+        kept.append(f"attention at step {chosen.attention_steps[0]} only, {len(layers)} of {len(names)} layers"
+                    + (f", {len(chosen.attention_heads)} of {len(heads)} heads" if chosen.attention_heads else ""))
+    else:
+        kept.append("no attention")
+    kept.append("per-step latents" if chosen.latents else "no per-step latents")
+    return chosen, (f"the full trace would need about {full / 2**20:.0f} MiB, over the {cfg.max_bytes / 2**20:.0f} MiB "
+                    f"bound, so it keeps {' and '.join(kept)}")
+
+
 def sample(ctx: AppContext, s: GenSettings, attention_steps: list[int] | None = None, on_step=None,
            trace: bool = True) -> GenResult:
-    """Run the pipeline for settings already `checked`; `on_step(step, num_steps, x0)` after every step."""
+    """Run the pipeline for settings already `checked`; `on_step(step, num_steps, x0)` after every step. The trace
+    is sized to fit its memory bound (`fit_trace`); what it left out is in the result's `trace_note`."""
     pipe = ctx.pipe
-    cfg = None
+    cfg, note = None, ""
     if trace:
         cfg = TraceConfig(latents=True, attention_steps=default_attention_steps(s.steps)
                           if attention_steps is None else list(attention_steps))
+        cfg, note = fit_trace(pipe, cfg, s)
     cb = None
     if on_step is not None:
         def cb(d):
             on_step(d["step"], d["num_steps"], d["x0"])
     t0 = time.perf_counter()
     out = pipe(s.prompt, observed_frames=s.observed, num_frames=s.num_frames, height=s.height, width=s.width,
-               num_inference_steps=s.steps, guidance_scale=s.guidance,
+               num_inference_steps=s.steps, guidance_scale=s.guidance, enrich_prompt=s.enrich,
                generator=torch.Generator().manual_seed(s.seed), trace=cfg, callback_on_step_end=cb)
-    return GenResult(s, out.prompts[0], out.frames[0], out.latents[0], out.trace, time.perf_counter() - t0)
+    enriched = out.prompts[0]
+    if not s.enrich and enriched.text:
+        enriched = replace(enriched, source="off")
+    return GenResult(s, enriched, out.frames[0], out.latents[0], out.trace, time.perf_counter() - t0,
+                     trace_note=note)
 
 
 def stream(ctx: AppContext, s: GenSettings, preview_every: float = 0.0):

@@ -13,9 +13,10 @@ import plotly.graph_objects as go
 
 from ..pipeline import LIMITS
 from ..video import write_mp4
-from ..viz.frames import abs_difference, draw_tracks, frame_strip, hstack_videos, scale_for
+from ..viz.frames import abs_difference, draw_tracks, frame_strip, hstack_videos, labelled_rows, scale_for, strip_layout
 from ..world import FAMILIES, SPLITS, Scene, describe_ranges, make_clip, sample_scene
-from .inputs import as_int, parse_resolution, user_errors
+from .events import action
+from .inputs import as_int, parse_resolution
 from .session import MODEL, AppContext, GenSettings, sample
 
 MAX_BRANCHES = 6
@@ -32,9 +33,88 @@ def parse_scene(text: str, n_frames: int) -> Scene:
     except json.JSONDecodeError as e:
         raise ValueError(f"the scene is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     if not isinstance(d, dict):
-        raise ValueError("the scene JSON must be an object with a 'balls' list")
+        raise ValueError("scene: the JSON must be an object with a 'balls' list")
     d["n_frames"] = n_frames
-    return Scene.from_dict(d)
+    check_scene_dict(d)
+    try:
+        return Scene.from_dict(d)
+    except (KeyError, TypeError, IndexError, AttributeError) as e:  # a shape the checks above did not foresee
+        raise ValueError(f"scene: could not read it ({type(e).__name__}: {e}); compare with a drawn scene") from None
+
+
+SCENE_KEYS = ("balls", "gravity", "g", "occluders", "camera")
+BALL_KEYS = {"color": "a colour name", "radius": "a number", "position": "[x, y, z]",
+             "velocity": "[vx, vy, vz], optional"}
+PARTS = {"occluders": {"center": "[x, y, z]", "size": "[sx, sy, sz]", "color": "optional"},
+         "kicks": {"frame": "a frame index", "ball": "a ball index", "impulse": "[ix, iy, iz]"}}
+
+
+def check_scene_dict(d: dict) -> None:
+    """The scene JSON's shape, checked before the simulator reads it, so that a missing or unknown key is named
+    with what is allowed (instead of KeyError: 'position' or an unexpected keyword argument)."""
+    from dataclasses import fields
+
+    from ..world import PALETTE
+
+    allowed = {f.name for f in fields(Scene)}
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ValueError(f"scene: unknown key {', '.join(map(repr, unknown))}; allowed keys: "
+                         f"{', '.join(sorted(allowed - {'n_frames'}))}")
+    balls = d.get("balls")
+    if not isinstance(balls, list) or not balls:
+        raise ValueError("scene: 'balls' must be a non-empty list of balls, each with "
+                         + ", ".join(f"{k} ({v})" for k, v in BALL_KEYS.items()))
+    for i, b in enumerate(balls):
+        where = f"scene: balls[{i}]"
+        if not isinstance(b, dict):
+            raise ValueError(f"{where} must be an object with {', '.join(BALL_KEYS)}")
+        missing = [k for k in BALL_KEYS if k not in b and k != "velocity"]
+        if missing:
+            raise ValueError(f"{where} has no {', '.join(map(repr, missing))}; every ball needs "
+                             + ", ".join(f"{k} ({v})" for k, v in BALL_KEYS.items()))
+        extra = sorted(set(b) - set(BALL_KEYS))
+        if extra:
+            raise ValueError(f"{where} has unknown key {', '.join(map(repr, extra))}; allowed: {', '.join(BALL_KEYS)}")
+        if b["color"] not in PALETTE:
+            raise ValueError(f"{where}.color must be one of {', '.join(PALETTE)}, got {b['color']!r}")
+        for k in ("position", "velocity"):
+            if k not in b:
+                continue
+            v = b[k]
+            if not (isinstance(v, list) and len(v) == 3 and all(_is_number(x) for x in v)):
+                raise ValueError(f"{where}.{k} must be a list of 3 numbers [x, y, z], got {v!r}")
+        if not _is_number(b["radius"]) or b["radius"] <= 0:
+            raise ValueError(f"{where}.radius must be a positive number, got {b['radius']!r}")
+    for part, keys in PARTS.items():
+        items = d.get(part, [])
+        if not isinstance(items, list):
+            raise ValueError(f"scene: {part!r} must be a list (it may be empty)")
+        for i, o in enumerate(items):
+            need = ", ".join(f"{k} ({v})" for k, v in keys.items())
+            if not isinstance(o, dict):
+                raise ValueError(f"scene: {part}[{i}] must be an object with {need}")
+            missing = [k for k, v in keys.items() if k not in o and v != "optional"]
+            extra = sorted(set(o) - set(keys))
+            if missing or extra:
+                what = (f"has no {', '.join(map(repr, missing))}" if missing
+                        else f"has unknown key {', '.join(map(repr, extra))}")
+                raise ValueError(f"scene: {part}[{i}] {what}; allowed: {need}")
+    cam = d.get("camera")
+    if cam is not None:
+        from ..world.scene import CameraSpec
+
+        cam_keys = {f.name for f in fields(CameraSpec)}
+        if not isinstance(cam, dict):
+            raise ValueError(f"scene: 'camera' must be an object with keys among {', '.join(sorted(cam_keys))}")
+        extra = sorted(set(cam) - cam_keys)
+        if extra:
+            raise ValueError(f"scene: camera has unknown key {', '.join(map(repr, extra))}; allowed: "
+                             f"{', '.join(sorted(cam_keys))}")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
 
 
 def parsed_tracks(frames: np.ndarray, colors: list[str]) -> dict[str, np.ndarray]:
@@ -79,15 +159,28 @@ def centroid_errors(model: dict, truth: dict, k: int) -> dict:
     return errs
 
 
+STALE = "*New scene or run: earlier results here were cleared (they belonged to the previous one).*"
+
+
+def branch_strips(clip_frames: np.ndarray, futures: list[tuple[int, np.ndarray]]) -> np.ndarray:
+    """Truth and every future as whole one-row frame strips, one labelled row each (seed on the left)."""
+    T, H, W = clip_frames.shape[:3]
+    layout = strip_layout(T, H, W, scale=max(1, min(3, 1100 // (T * (W + 2)))), max_width=10_000)
+    rows = [frame_strip(clip_frames, layout)] + [frame_strip(f, layout) for _, f in futures]
+    return labelled_rows(rows, ["truth"] + [f"seed {sd}" for sd, _ in futures])
+
+
 def build(ctx: AppContext, result: gr.State) -> dict:
     d = ctx.pipe.defaults
+    fmax = LIMITS["frames"][1]
     with gr.Row():
         with gr.Column(scale=2):
             with gr.Row():
                 family = gr.Dropdown(list(FAMILIES), value="inertia", label="Family")
                 split = gr.Dropdown(list(SPLITS), value="train", label="Ranges (train = in-distribution)")
-                scene_seed = gr.Number(value=0, precision=0, label="Scene seed")
+                scene_seed = gr.Number(value=0, precision=0, label="Scene seed", minimum=0, maximum=2**31 - 1)
             draw = gr.Button("Draw a random scene")
+            draw_status = gr.Markdown("", elem_id="ws-draw-status")
             scene_json = gr.Code(language="json", label="Scene (edit balls: color, radius, position, velocity; "
                                  "gravity, g, occluders, camera)", lines=14, max_lines=28, elem_id="ws-scene",
                                  value=json.dumps(sample_scene("inertia", "train", np.random.default_rng(0),
@@ -95,54 +188,69 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             with gr.Accordion("Parameter ranges", open=False):
                 gr.Textbox(describe_ranges(), lines=16, show_label=False, interactive=False)
             with gr.Row():
-                k = gr.Slider(1, 15, value=4, step=1, label="Observed frames")
-                frames = gr.Slider(2, LIMITS["frames"][1], value=d["frames"], step=1, label="Frames")
-                resolution = gr.Dropdown(["32x32", "32x48", "48x32"], value=f"{d['height']}x{d['width']}",
-                                         allow_custom_value=True, label="Resolution")
+                k = gr.Slider(1, fmax - 1, value=4, step=1, label="Observed frames (fewer than Frames)")
+                frames = gr.Slider(2, fmax, value=d["frames"], step=1,
+                                   label=f"Frames (trained: {', '.join(map(str, ctx.trained.durations()))})")
             with gr.Row():
-                steps = gr.Slider(1, 100, value=20, step=1, label="Steps")
+                resolution = gr.Dropdown(ctx.trained.resolution_choices(), value=f"{d['height']}x{d['width']}",
+                                         allow_custom_value=True, label="Resolution", elem_id="ws-resolution")
+                seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
+            with gr.Row():
+                steps = gr.Slider(1, LIMITS["steps"][1], value=20, step=1, label="Steps")
                 guidance = gr.Slider(0.0, LIMITS["guidance"][1], value=2.0, step=0.1, label="Guidance")
-                seed = gr.Number(value=0, precision=0, label="Seed")
             use_caption = gr.Checkbox(value=True, label="Prompt with the scene's caption")
             run = gr.Button("Simulate + predict", variant="primary", elem_id="ws-run")
+            status = gr.Markdown("", elem_id="ws-status")
         with gr.Column(scale=3):
             video = gr.Video(label="model | truth | |difference|", autoplay=True, loop=True, interactive=False,
                              elem_id="ws-video")
             plot = gr.Plot(label="Trajectories")
             report = gr.JSON(label="Per-ball: found in predicted frames, centroid error")
     with gr.Row():
-        with gr.Column():
-            n_branch = gr.Slider(2, MAX_BRANCHES, value=3, step=1, label="Branches (seeds seed, seed+1, ...)")
-            branch = gr.Button("Branch: several futures from the same start")
-            gallery = gr.Gallery(label="Futures (one frame strip per seed)", columns=1, format="png", height="auto")
+        n_branch = gr.Slider(1, MAX_BRANCHES, value=3, step=1, label="Branches (seeds seed, seed+1, ...)")
+        branch = gr.Button("Branch: several futures from the same start", elem_id="ws-branch")
+    branch_status = gr.Markdown("", elem_id="ws-branch-status")
+    futures = gr.Image(label="Futures: truth, then one whole frame strip per seed (rows)", format="png",
+                       interactive=False, elem_id="ws-futures")
+    with gr.Row():
         with gr.Column():
             extra = gr.Slider(4, 64, value=16, step=1, label="Extra frames past the clip")
-            context = gr.Slider(1, 15, value=8, step=1, label="Context frames per round")
-            extend = gr.Button("Extend: continue past the training length")
-            ext_video = gr.Video(label="extended model | truth", autoplay=True, loop=True, interactive=False)
+            context = gr.Slider(1, fmax - 1, value=8, step=1, label="Context frames per round (fewer than the window)")
+            extend = gr.Button("Extend: continue past the training length", elem_id="ws-extend")
+            ext_status = gr.Markdown("", elem_id="ws-ext-status")
+        with gr.Column():
+            ext_video = gr.Video(label="extended model | truth", autoplay=True, loop=True, interactive=False,
+                                 elem_id="ws-ext-video")
             ext_info = gr.JSON(label="Extension")
+    stale = {futures: None, branch_status: STALE, ext_video: None, ext_info: None, ext_status: STALE}
 
-    @user_errors
     def draw_scene(family, split, scene_seed, frames):
-        n = as_int("frames", frames, 2, LIMITS["frames"][1])
+        n = as_int("frames", frames, 2, fmax)
         s = as_int("scene seed", scene_seed, 0, 2**31 - 1)
+        if family not in FAMILIES or split not in SPLITS:
+            raise ValueError(f"family must be one of {', '.join(FAMILIES)} and ranges one of {', '.join(SPLITS)}")
         scene = sample_scene(family, split, np.random.default_rng(s), n)
-        return json.dumps(scene.to_dict(), indent=1)
+        return json.dumps(scene.to_dict(), indent=1), ""
 
-    draw.click(draw_scene, [family, split, scene_seed, frames], scene_json, api_name="random_scene")
+    action([draw.click], draw_scene, [family, split, scene_seed, frames], [scene_json], draw_status, "random_scene",
+           clears=stale)
 
     def _settings(scene, k, frames, resolution, steps, guidance, seed, use_caption, clip=None):
         h, w = parse_resolution(resolution, ctx.pipe.spatial_factor)
-        n = as_int("frames", frames, 2, LIMITS["frames"][1])
+        n = as_int("frames", frames, 2, fmax)
         k = as_int("observed frames", k, 1, n - 1)
         clip = clip or make_clip(scene, h, w)
         prompt = clip.caption if use_caption else ""
         return clip, GenSettings(prompt, n, h, w, steps, guidance, seed, clip.frames[:k].copy(),
                                  "world sim").checked(ctx.pipe), k
 
-    @user_errors
+    def size_warning(s: GenSettings) -> str:
+        if ctx.trained.is_trained(s.num_frames, s.height, s.width):
+            return ""
+        return "  \n" + ctx.trained.note(s.num_frames, s.height, s.width)
+
     def simulate(scene_text, k, frames, resolution, steps, guidance, seed, use_caption):
-        n = as_int("frames", frames, 2, LIMITS["frames"][1])
+        n = as_int("frames", frames, 2, fmax)
         scene = parse_scene(scene_text, n)
         clip, s, k = _settings(scene, k, frames, resolution, steps, guidance, seed, use_caption)
         r = sample(ctx, s)
@@ -154,34 +262,39 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                              np.repeat(np.repeat(abs_difference(r.frames, clip.frames), sc, 1), sc, 2), gap=4)
         r.video_path = str(write_mp4(side, ctx.new_path(".mp4"), upscale_to=128))
         info = {"caption": clip.caption, "observed": k, "errors": centroid_errors(model_tracks, truth, k),
-                "seconds": round(r.seconds, 3)}
-        return r.video_path, trajectory_figure(model_tracks, truth, k, s.height, s.width), info, r
+                "seconds": round(r.seconds, 3),
+                "trained_setting": ctx.trained.is_trained(s.num_frames, s.height, s.width)}
+        note = f"Done in {r.seconds:.2f} s." + size_warning(s) + (f"  \nTrace: {r.trace_note}." if r.trace_note else "")
+        return r.video_path, trajectory_figure(model_tracks, truth, k, s.height, s.width), info, r, note
 
-    run.click(simulate, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption],
-              [video, plot, report, result], api_name="simulate", concurrency_id=MODEL,
-              concurrency_limit=ctx.concurrency_limit)
+    action([run.click], simulate, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption],
+           [video, plot, report, result], status, "simulate", clears=stale, concurrency_id=MODEL,
+           concurrency_limit=ctx.concurrency_limit)
 
-    @user_errors
     def branches(scene_text, k, frames, resolution, steps, guidance, seed, use_caption, n_branch):
-        n = as_int("frames", frames, 2, LIMITS["frames"][1])
+        n = as_int("frames", frames, 2, fmax)
         nb = as_int("branches", n_branch, 1, MAX_BRANCHES)
         scene = parse_scene(scene_text, n)
         clip, s, k = _settings(scene, k, frames, resolution, steps, guidance, seed, use_caption)
-        out = [(frame_strip(clip.frames), "truth")]
+        out = []
         for j in range(nb):
             s.seed = (s.seed + (1 if j else 0)) % 2**31
-            r = sample(ctx, s, trace=False)
-            out.append((frame_strip(r.frames), f"seed {s.seed}"))
-        return out
+            out.append((s.seed, sample(ctx, s, trace=False).frames))
+        info = {"rows": ["truth"] + [f"seed {sd}" for sd, _ in out], "observed": k, "frames": n}
+        return branch_strips(clip.frames, out), info, f"{nb} futures from the same {k} observed frames." + \
+            size_warning(s)
 
-    branch.click(branches, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption, n_branch],
-                 gallery, api_name="branch", concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)
+    branch_info = gr.JSON(visible=False)
+    action([branch.click], branches, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption,
+                                      n_branch], [futures, branch_info], branch_status, "branch",
+           concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)
 
-    @user_errors
     def extend_clip(scene_text, k, frames, resolution, steps, guidance, seed, use_caption, extra, context):
-        n = as_int("frames", frames, 2, LIMITS["frames"][1])
+        n = as_int("frames", frames, 2, fmax)
         extra = as_int("extra frames", extra, 1, 256)
-        ctxf = as_int("context frames", context, 1, min(n, ctx.pipe.defaults["frames"]) - 1)
+        window = ctx.pipe.defaults["frames"]
+        ctxf = as_int(f"context frames (fewer than the {min(n, window)}-frame window)", context, 1,
+                      min(n, window) - 1)
         scene = parse_scene(scene_text, n)
         clip, s, k = _settings(scene, k, frames, resolution, steps, guidance, seed, use_caption)
         first = sample(ctx, s, trace=False)
@@ -195,9 +308,9 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         both = hstack_videos(np.repeat(np.repeat(video, sc, 1), sc, 2), np.repeat(np.repeat(long_truth, sc, 1), sc, 2))
         path = str(write_mp4(both, ctx.new_path(".mp4"), upscale_to=128))
         return path, {"frames": int(video.shape[0]), "first_clip": n, "extended_by": extra, "context": ctxf,
-                      "window": ctx.pipe.defaults["frames"]}
+                      "window": window}, f"Extended to {int(video.shape[0])} frames." + size_warning(s)
 
-    extend.click(extend_clip, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption, extra, context],
-                 [ext_video, ext_info], api_name="extend", concurrency_id=MODEL,
-                 concurrency_limit=ctx.concurrency_limit)
+    action([extend.click], extend_clip, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption, extra,
+                                         context], [ext_video, ext_info], ext_status, "extend",
+           concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)
     return {"scene": scene_json, "draw": (draw, [family, split, scene_seed, frames])}

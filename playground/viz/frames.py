@@ -181,3 +181,17 @@ def labelled_grid(tiles: list[np.ndarray], labels: list[str], cols: int, gap: in
         cv2.putText(out, lab, (x0 + 2, y0 + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (230, 230, 230), 1, cv2.LINE_AA)
         out[y0 + bar:y0 + bar + th, x0:x0 + tw] = tile
     return out
+
+
+def labelled_rows(strips: list[np.ndarray], labels: list[str], label_width: int = 84, gap: int = 6) -> np.ndarray:
+    """Equal-sized frame strips stacked as rows, each with its label (e.g. "truth", "seed 3") in a column on the
+    left, so every frame of every row stays visible in one image."""
+    sh, sw = strips[0].shape[:2]
+    out = np.empty((len(strips) * (sh + gap) - gap, label_width + sw, 3), np.uint8)
+    out[:] = GAP_COLOR
+    for k, (strip, lab) in enumerate(zip(strips, labels)):
+        y0 = k * (sh + gap)
+        cv2.putText(out, lab, (4, y0 + min(sh, 40) // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1,
+                    cv2.LINE_AA)
+        out[y0:y0 + sh, label_width:] = strip
+    return out
