@@ -130,10 +130,10 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         y = gr.Number(value=H / 2, label="y (px)")
         show = gr.Button("Show", variant="primary", elem_id="attn-button")
     status = gr.Markdown("", elem_id="attn-status")
-    gr.Markdown("**Click a patch in any frame** below: the maps show where that token attends (cyan box = the query "
-                "token, in every frame of its temporal group).")
-    main = gr.Image(label="Attention of the clicked token over all frames", format="png", interactive=False,
-                    elem_id="attn-main", elem_classes=["attn-click"])
+    gr.Markdown("**Attention of the clicked token over all frames.** Click a patch in any frame below: the maps show "
+                "where that token attends (cyan box = the query token, in every frame of its temporal group).")
+    main = gr.Image(show_label=False, format="png", interactive=False, elem_id="attn-main",
+                    elem_classes=["attn-click"])
     info = gr.JSON(label="Query and top keys", elem_id="attn-info")
     with gr.Row():
         with gr.Column():

@@ -156,11 +156,12 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             go = gr.Button("Generate", variant="primary", elem_id="gen-button")
             status = gr.Markdown("", elem_id="gen-status")
         with gr.Column(scale=3):
-            preview = gr.Image(label="Live: x0 prediction at each step", format="png", interactive=False,
-                               elem_id="gen-preview")
+            gr.Markdown("**Live**: the x0 prediction (the clean clip the model expects) at each step")
+            preview = gr.Image(show_label=False, format="png", interactive=False, elem_id="gen-preview")
             video = gr.Video(label="Result", autoplay=True, loop=True, elem_id="gen-video", interactive=False,
                              height=320)
-            strip = gr.Image(label="Frames", format="png", interactive=False, elem_id="gen-strip")
+            gr.Markdown("**Frames** of the result")
+            strip = gr.Image(show_label=False, format="png", interactive=False, elem_id="gen-strip")
             summary = gr.JSON(label="Run summary")
 
     for ctl in (frames, resolution):

@@ -63,6 +63,16 @@ METRIC_HELP = {
     "loop_closure": "background difference (0-255) between first and last frames where the camera returns",
     "flicker": "background change (0-255) between consecutive predicted frames (static camera; truth: 0)",
     "smoothness_px": "mean |c(t+1) - 2 c(t) + c(t-1)| (px/frame^2): jerkiness away from bounces",
+    "kick_vel_err_px": "velocity error of the kicked ball over the 4 frames after a kick (px/frame)",
+    "kick_dir_err_deg": "angle between the video's response to a kick and the true one (180 = kick ignored)",
+    "kick_followed": "share of kicks the video follows (direction error under 45 degrees)",
+    "kicks": "predicted kicks per trial",
+    "persisted": "paint marks made before the prediction that the video keeps",
+    "persisted_late": "paint marks at least 8 frames old that the video keeps",
+    "made": "paint marks made during the prediction that appear once they exist",
+    "after_lookaway": "paint marks still there when the camera looks back at them",
+    "mark_pos_err_px": "position error of a kept paint mark (px)",
+    "spurious_marks": "share of unmarked floor tiles the video marks anyway",
 }
 BLANKS = ("A **blank cell** means n/a: the metric is undefined for that row on every trial - `const_velocity` "
           "draws no pixels, so frame-level metrics (matches, flicker, loop closure, colour drift) are n/a for it; "

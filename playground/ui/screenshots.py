@@ -18,7 +18,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default="models/worldsim-s")
     ap.add_argument("--out", default="assets/screenshots")
-    ap.add_argument("--prompt", default="a red ball rolls to the right")
+    ap.add_argument("--prompt", default="a red ball rolls to the left")
     args = ap.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from playwright.sync_api import sync_playwright
@@ -40,18 +40,19 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(120_000)
         page.goto(f"http://127.0.0.1:{port}/")
-        # Generate: observe 4 frames of a simulated scene so the clip shows the world.
+        # Generate from text alone: the enriched prompt shows what enrichment added to the user's words.
         page.locator("#gen-prompt textarea").fill(args.prompt)
-        page.get_by_text("Observed frames (image-to-video / continuation)").click()
-        page.get_by_role("radio", name="scene").check()
-        page.locator("#gen-button").click()
+        page.locator("#gen-prompt textarea").press("Enter")  # Enter generates
         page.wait_for_selector("#gen-video video[src]")
+        page.wait_for_function("document.querySelector('#gen-status').innerText.includes('Done')")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(out / "generate.png"), full_page=True)
 
         page.get_by_role("tab", name="World Sim").click()
         page.locator("#ws-run").click()
         page.wait_for_selector("#ws-video video[src]")
+        page.locator("#ws-branch").click()  # whole strips of three futures, one row per seed
+        page.wait_for_selector("#ws-futures img")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(out / "worldsim.png"), full_page=True)
 
@@ -79,6 +80,7 @@ def main() -> None:
         page.locator("#probe-button").click()
         page.wait_for_function("document.querySelector('#probe-table') && "
                                "document.querySelector('#probe-table').innerText.includes('vel_err')")
+        page.get_by_text("What the metrics mean (and the blank cells)").click()
         page.wait_for_timeout(1000)
         page.screenshot(path=str(out / "probes.png"), full_page=True)
         browser.close()

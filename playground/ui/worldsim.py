@@ -210,8 +210,8 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         n_branch = gr.Slider(1, MAX_BRANCHES, value=3, step=1, label="Branches (seeds seed, seed+1, ...)")
         branch = gr.Button("Branch: several futures from the same start", elem_id="ws-branch")
     branch_status = gr.Markdown("", elem_id="ws-branch-status")
-    futures = gr.Image(label="Futures: truth, then one whole frame strip per seed (rows)", format="png",
-                       interactive=False, elem_id="ws-futures")
+    gr.Markdown("**Futures**: the truth, then one whole frame strip per seed (rows, labelled on the left)")
+    futures = gr.Image(show_label=False, format="png", interactive=False, elem_id="ws-futures")
     with gr.Row():
         with gr.Column():
             extra = gr.Slider(4, 64, value=16, step=1, label="Extra frames past the clip")
