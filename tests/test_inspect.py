@@ -48,7 +48,8 @@ def test_pixel_baseline_reads_depth_that_is_a_function_of_the_row_but_not_depth_
     rng = np.random.default_rng(1)
     n = 24
     frames = rng.integers(60, 120, size=(n, T, H, W, 3), dtype=np.uint8)  # a textured floor, no depth cue in it
-    X = _pixel_features(frames).reshape(-1, _pixel_features(frames[:1]).shape[-1])
+    feats = _pixel_features(frames)
+    X = feats.reshape(-1, feats.shape[-1])
     groups, test = _clip_split(n, int(np.prod(GRID)))
     rows = np.broadcast_to(np.arange(GRID[1])[None, None, :, None], (n, *GRID)).reshape(-1)
     floor = 1.0 / (0.15 + 0.1 * rows)  # a pitched camera over a floor: depth falls with the image row
@@ -137,12 +138,13 @@ def test_study_runs_end_to_end_on_a_tiny_model_and_reports_each_split(tiny_pipe)
 
 
 def test_inside_tab_draws_curves_a_depth_readout_and_an_ablation(tiny_pipe, tmp_path):
-    from playground.ui.inspect import curves_figure, depth_readout, run_ablation, verdict_markdown
+    from playground.ui.inspect import curves_figure, depth_readout, load_study, run_ablation, verdict_markdown
     from playground.ui.session import AppContext
 
     study = run_study(tiny_pipe, StudyConfig(clips=9, heldout_clips=3, sigmas=(0.5,), tasks=("depth",), bootstrap=10))
     (tmp_path / "inspect.json").write_text(json.dumps({"command": "test", "probes": study}))
     ctx = AppContext(tiny_pipe, str(tmp_path), tmp_path)
+    assert load_study(ctx) == json.loads(json.dumps(study))
     fig = curves_figure(study, "depth", "0.5")
     assert len(fig.data[0].y) == len(layer_names(tiny_pipe.transformer))
     assert "depth" in verdict_markdown(study, "depth", "0.5")

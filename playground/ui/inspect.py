@@ -11,6 +11,7 @@ import copy
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import gradio as gr
 import pandas as pd
@@ -33,13 +34,15 @@ from .session import MODEL, AppContext
 ABLATION_PROBES = ("inertia", "permanence", "consistency")
 FAMILIES = ("inertia", "gravity", "collision", "occlusion", "camera")
 MAX_TRIALS = 4
+SKY_GREY = (90, 90, 96)  # sky patches have no depth: drawn apart from every colour of the depth map
 NO_STUDY = ("No measured probe results next to this model (inspect.json). Run `python -m playground inspect --json "
             "{dir}/inspect.json --md {dir}/inspect.md` (about 10 minutes on 2 cores) and reload the app.")
 
 
 def load_study(ctx: AppContext) -> dict | None:
+    """The representation study measured beside the model (inspect.json's "probes"), or None."""
     path = Path(ctx.model_dir) / "inspect.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return json.loads(path.read_text()).get("probes") if path.is_file() else None
 
 
 def curves_figure(study: dict, task: str, sigma: str) -> go.Figure:
@@ -118,9 +121,9 @@ def depth_readout(ctx: AppContext, study: dict | None, family: str, split: str, 
     frames_idx = np.arange(0, T, pt)
     sc = scale_for(d["height"], d["width"], 96)
 
-    def maps(a):  # (T', h', w') -> one image per frame group at frame size, sky black
-        img = colorize(np.nan_to_num(a, nan=lo), lo, hi)
-        img[~np.isfinite(a)] = 0
+    def maps(a):  # (T', h', w') -> one image per frame group at frame size, sky grey
+        img = colorize(np.nan_to_num(a, nan=lo), lo, hi, cv2.COLORMAP_VIRIDIS)
+        img[~np.isfinite(a)] = SKY_GREY
         return img.repeat(px, 1).repeat(px, 2)
 
     layout = strip_layout(len(frames_idx), d["height"], d["width"], sc)
@@ -132,7 +135,7 @@ def depth_readout(ctx: AppContext, study: dict | None, family: str, split: str, 
             "r2_on_this_clip": round(r2_score(truth.depth[ok], pred[ok]), 4) if ok.sum() > 1 else None,
             "depth_range": [round(float(lo), 3), round(float(hi), 3)],
             "shown": f"one column per frame group (frames {list(map(int, frames_idx))}); colour = camera depth "
-                     f"{lo:.2f}..{hi:.2f} (dark = near), black = sky"}
+                     f"{lo:.2f}..{hi:.2f} (purple = near, yellow = far), grey = sky"}
     return image, info
 
 
