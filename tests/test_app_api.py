@@ -293,3 +293,50 @@ def test_a_trace_over_its_memory_bound_cuts_itself_down_and_says_so(tiny_pipe):
     out = tiny_pipe("", num_frames=8, height=32, width=32, num_inference_steps=5, guidance_scale=1.0,
                     generator=torch.Generator().manual_seed(0), trace=cfg)
     assert list(out.trace.attention) == [4] and len(out.trace.latents) == 5
+
+
+def _scene_with(client, edit):
+    scene = json.loads(client.predict("inertia", "train", 0, 8, api_name="/random_scene"))
+    edit(scene)
+    return json.dumps(scene)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["balls"][0].pop("position"), "scene: balls[0] has no 'position'; every ball needs color"),
+    (lambda d: d.update(foo=1), "scene: unknown key 'foo'; allowed keys: "),
+    (lambda d: d["balls"][0].update(color="pink"), "scene: balls[0].color must be one of red"),
+    (lambda d: d["balls"][0].update(velocity=[1, 2]), "scene: balls[0].velocity must be a list of 3 numbers"),
+    (lambda d: d["camera"].update(zoom=2), "scene: camera has unknown key 'zoom'; allowed: "),
+    (lambda d: d.update(balls=[]), "scene: 'balls' must be a non-empty list"),
+])
+def test_a_bad_scene_names_the_key_and_what_is_allowed(client, edit, message):
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(_scene_with(client, edit), 3, 8, "32x32", 2, 2.0, 0, True, api_name="/simulate")
+
+
+@pytest.mark.parametrize("args, api, message", [
+    (("{scene}", 9, 8, "32x32", 2, 2.0, 0, True), "/simulate",
+     "observed frames must be a whole number in [1, 7], got 9"),
+    (("{scene}", 3, 8, "32x32", 2, 2.0, 0, True, 9), "/branch", "Branches must be a whole number in [1, 6], got 9"),
+    (("{scene}", 3, 8, "32x32", 2, 2.0, 0, True, 4, 8), "/extend",
+     "context frames (fewer than the 8-frame window) must be a whole number in [1, 7], got 8"),
+    (("blocks.0.attn", "i", 0, 0, 1.0, 1.0), "/attention", "Head must be one of 'mean', '0'"),
+    (("blocks.0.attn", "mean", 0, 99, 1.0, 1.0), "/attention", "frame (the video has 8) must be a whole number in "
+                                                                "[0, 7], got 99"),
+    (("x0", 50, 3), "/latents", "step (the run has 2 steps) must be a whole number in [0, 1], got 50"),
+    (("x0", 0, 4), "/latents", "PCA dimensions must be one of 2, 3, got 4"),
+    ((["inertia"], ["train"], 1, 14, 2, 2.0, 0), "/run_probes", "Observed frames must be a whole number in [1, 13]"),
+    ((["nope"], ["train"], 1, 4, 2, 2.0, 0), "/run_probes", "Probes must be one of 'inertia'"),
+])
+def test_every_tab_names_the_field_of_a_bad_input(client, args, api, message):
+    generate(client, steps=2)
+    scene = client.predict("inertia", "train", 0, 8, api_name="/random_scene")
+    args = tuple(scene if a == "{scene}" else a for a in args)
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(*args, api_name=api)
+
+
+def test_an_upload_passed_as_a_plain_path_says_how_to_send_it(client, tmp_path):
+    np.save(tmp_path / "clip.npy", np.zeros((4, 32, 32, 3), np.uint8))
+    with pytest.raises(AppError, match=r"Clip.*handle_file"):
+        generate(client, source="upload", upload=str(tmp_path / "clip.npy"), k=2)

@@ -246,3 +246,23 @@ def name_input_errors(blocks) -> None:
 
         named._named = True
         block.preprocess = named
+        model = getattr(block, "data_model", None)
+        if isinstance(model, type) and hasattr(model, "model_validate"):  # files: checked before preprocess
+            block.data_model = _named_model(model, block)
+
+
+def _named_model(model: type, block) -> type:
+    """`model` (a Gradio data model such as FileData) whose validation errors name the field."""
+    import gradio as gr
+    import pydantic
+
+    def model_validate(cls, obj, *a, **kw):
+        try:
+            return model.model_validate(obj, *a, **kw)
+        except pydantic.ValidationError:
+            shown = repr(obj) if len(repr(obj)) <= 80 else repr(obj)[:77] + "..."
+            raise gr.Error(f"{field_name(block)} must be {_allowed(block)}, got {shown}", print_exception=False) \
+                from None
+
+    return type(model.__name__, (model,), {"model_validate": classmethod(model_validate),
+                                            "__module__": model.__module__})

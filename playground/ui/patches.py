@@ -29,7 +29,7 @@ def geometry(ctx: AppContext) -> dict:
 
 
 def token_table(ctx: AppContext, presets=PRESETS) -> pd.DataFrame:
-    """Tokens and attention cost for each preset size, from the model's config."""
+    """Tokens and attention cost for each preset size, from the model's config, and whether it was trained."""
     g = geometry(ctx)
     rows = []
     for T, H, W in presets:
@@ -37,6 +37,7 @@ def token_table(ctx: AppContext, presets=PRESETS) -> pd.DataFrame:
         n = tg[0] * tg[1] * tg[2]
         s = tg[1] * tg[2]
         rows.append({"frames": T, "pixels (HxW)": f"{H}x{W}", "aspect": f"{W / H:.2f}",
+                     "trained": "yes" if ctx.trained.is_trained(T, H, W) else "no",
                      "latent (c,T,h,w)": f"{g['latent_channels']},{T},{H // g['vae_factor']},{W // g['vae_factor']}",
                      "token grid (T',h',w')": f"{tg[0]},{tg[1]},{tg[2]}", "tokens": n,
                      "spatial attn pairs": tg[0] * s * s, "temporal attn pairs": s * tg[0] ** 2,

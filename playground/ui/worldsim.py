@@ -291,7 +291,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
 
     def extend_clip(scene_text, k, frames, resolution, steps, guidance, seed, use_caption, extra, context):
         n = as_int("frames", frames, 2, fmax)
-        extra = as_int("extra frames", extra, 1, 256)
+        extra = as_int("extra frames", extra, 4, 64)
         window = ctx.pipe.defaults["frames"]
         ctxf = as_int(f"context frames (fewer than the {min(n, window)}-frame window)", context, 1,
                       min(n, window) - 1)
