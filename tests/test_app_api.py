@@ -256,6 +256,7 @@ def test_world_sim_simulate_branch_and_extend(client):
     scene = client.predict("inertia", "train", 0, 8, api_name="/random_scene")
     video, plot, report = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, api_name="/simulate")
     assert os.path.isfile(video) and set(report["errors"]) == {b["color"] for b in json.loads(scene)["balls"]}
+    assert report["prompt"] == report["caption"]  # the scene's own caption, never swapped by enrichment
     futures, info = client.predict(scene, 3, 8, "32x32", 2, 2.0, 0, True, 2, api_name="/branch")
     assert info["rows"] == ["truth", "seed 0", "seed 1"]
     img = iio.imread(futures)  # three rows of whole 8-frame strips

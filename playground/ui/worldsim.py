@@ -241,8 +241,9 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         k = as_int("observed frames", k, 1, n - 1)
         clip = clip or make_clip(scene, h, w)
         prompt = clip.caption if use_caption else ""
-        return clip, GenSettings(prompt, n, h, w, steps, guidance, seed, clip.frames[:k].copy(),
-                                 "world sim").checked(ctx.pipe), k
+        # the scene's own caption is already in the training style: enrichment could only swap it for another
+        return clip, GenSettings(prompt, n, h, w, steps, guidance, seed, clip.frames[:k].copy(), "world sim",
+                                 enrich=False).checked(ctx.pipe), k
 
     def size_warning(s: GenSettings) -> str:
         if ctx.trained.is_trained(s.num_frames, s.height, s.width):
@@ -261,7 +262,8 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         side = hstack_videos(draw_tracks(r.frames, model_tracks, sc), draw_tracks(clip.frames, {}, sc, truth),
                              np.repeat(np.repeat(abs_difference(r.frames, clip.frames), sc, 1), sc, 2), gap=4)
         r.video_path = str(write_mp4(side, ctx.new_path(".mp4"), upscale_to=128))
-        info = {"caption": clip.caption, "observed": k, "errors": centroid_errors(model_tracks, truth, k),
+        info = {"caption": clip.caption, "prompt": r.enriched.text, "observed": k,
+                "errors": centroid_errors(model_tracks, truth, k),
                 "seconds": round(r.seconds, 3),
                 "trained_setting": ctx.trained.is_trained(s.num_frames, s.height, s.width)}
         note = f"Done in {r.seconds:.2f} s." + size_warning(s) + (f"  \nTrace: {r.trace_note}." if r.trace_note else "")
@@ -302,7 +304,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
 
         video = ctx.pipe.extend(first.frames, clip.caption if use_caption else "", extra_frames=extra,
                                 context_frames=ctxf, num_inference_steps=s.steps, guidance_scale=s.guidance,
-                                generator=torch.Generator().manual_seed(s.seed))
+                                enrich_prompt=False, generator=torch.Generator().manual_seed(s.seed))
         long_truth = make_clip(parse_scene(scene_text, n + extra), s.height, s.width).frames
         sc = scale_for(s.height, s.width, 128)
         both = hstack_videos(np.repeat(np.repeat(video, sc, 1), sc, 2), np.repeat(np.repeat(long_truth, sc, 1), sc, 2))
