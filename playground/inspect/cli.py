@@ -31,7 +31,8 @@ def add_inspect_parser(sub) -> None:
     p.add_argument("--split", default="train", help="suite splits for the ablations (train, heldout)")
     p.add_argument("--heads", default="", help="custom ablation: BLOCK:HEAD pairs, e.g. '3:0,3:1' or '5:*'")
     p.add_argument("--time-off", default="", help="custom ablation: blocks whose attention may not cross time")
-    p.add_argument("--window", type=int, default=None, help="custom ablation: temporal attention sees the last K frames")
+    p.add_argument("--window", type=int, default=None,
+                   help="custom ablation: temporal attention sees only the last K frames")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--json", help="write the results here (JSON)")

@@ -28,7 +28,7 @@ import torch.nn as nn
 from ..models.dit import SpacetimeDiT, sincos_3d
 from ..pipeline import from_uint8
 from ..world import SPLITS, sample_clip
-from .linear import ALPHAS, CV_FOLDS, RidgeProbe, bootstrap, cv_select, fit_ridge
+from .linear import ALPHAS, CV_FOLDS, bootstrap, cv_select, fit_ridge
 from .record import layer_names, record_hidden_states
 from .targets import TokenTruth, token_truth
 
