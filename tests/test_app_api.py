@@ -178,7 +178,7 @@ def test_observed_frames_from_a_scene_come_back_unchanged(client):
 def test_bad_input_gives_a_clear_error_and_the_server_keeps_serving(client, change, message):
     with pytest.raises(AppError, match=re.escape(message)):
         generate(client, **change)
-    assert generate(client, seed=2)[4]["seed"] == 2
+    assert generate(client, seed=2, steps=1)[4]["seed"] == 2
 
 
 @pytest.mark.parametrize("name, content, message", [
@@ -330,9 +330,11 @@ def test_a_bad_scene_names_the_key_and_what_is_allowed(client, edit, message):
     ((["nope"], ["train"], 1, 4, 2, 2.0, 0), "/run_probes", "Probes must be one of 'inertia'"),
 ])
 def test_every_tab_names_the_field_of_a_bad_input(client, args, api, message):
-    generate(client, steps=2)
-    scene = client.predict("inertia", "train", 0, 8, api_name="/random_scene")
-    args = tuple(scene if a == "{scene}" else a for a in args)
+    if api in ("/attention", "/latents"):  # these read the session's last run
+        generate(client, steps=2)
+    if "{scene}" in args:
+        scene = client.predict("inertia", "train", 0, 8, api_name="/random_scene")
+        args = tuple(scene if a == "{scene}" else a for a in args)
     with pytest.raises(AppError, match=re.escape(message)):
         client.predict(*args, api_name=api)
 
