@@ -133,3 +133,4 @@ def test_branch_shows_whole_strips_and_a_new_scene_clears_them(page):
     page.get_by_role("button", name="Draw a random scene").click()
     page.wait_for_function("document.querySelector('#ws-branch-status').innerText.includes('cleared')")
     assert page.locator("#ws-futures img").count() == 0
+    assert "cleared" not in page.locator("#ws-ext-status").inner_text()  # Extend had nothing to clear

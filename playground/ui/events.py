@@ -22,20 +22,30 @@ def error_note(e: Exception) -> str:
     return f"**Error:** {e}"
 
 
-def _page_version(fn, n_out: int, clears: dict):
-    """fn's outputs (with its page-only ones: `n_out` in all), then the cleared components' values, then the
-    status; on error nothing changes but the status."""
-    extra = tuple(clears.values())
+STALE = "*New scene or run: the result here was cleared (it belonged to the previous one).*"
 
+
+def _page_version(fn, n_in: int, n_out: int, stale: list):
+    """fn's outputs (with its page-only ones: `n_out` in all), then for each stale group its components and status
+    (emptied and marked when the group's probe input held a result, else untouched), then the status; on error
+    nothing changes but the status. The last len(stale) inputs are the groups' probes, not fn's."""
     def fail(e):
-        return (gr.skip(),) * (n_out + len(extra)) + (error_note(e),)
+        return (gr.skip(),) * (n_out + sum(len(c) + 1 for c, _, _ in stale)) + (error_note(e),)
+
+    def cleared(probes):
+        out = []
+        for (comps, _, _), value in zip(stale, probes):
+            had = value not in (None, "", [], {})
+            out += [None if had else gr.skip() for _ in comps] + [STALE if had else gr.skip()]
+        return tuple(out)
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen(*a, **kw):
+            args, probes = a[:n_in], a[n_in:]
             try:
-                for out in fn(*a, **kw):
-                    yield (*out[:-1], *extra, out[-1])
+                for out in fn(*args, **kw):
+                    yield (*out[:-1], *cleared(probes), out[-1])
             except gr.Error as e:
                 yield fail(e.message)
             except ERRORS as e:
@@ -44,13 +54,14 @@ def _page_version(fn, n_out: int, clears: dict):
 
     @functools.wraps(fn)
     def call(*a, **kw):
+        args, probes = a[:n_in], a[n_in:]
         try:
-            out = fn(*a, **kw)
+            out = fn(*args, **kw)
         except gr.Error as e:
             return fail(e.message)
         except ERRORS as e:
             return fail(e)
-        return (*out[:-1], *extra, out[-1])
+        return (*out[:-1], *cleared(probes), out[-1])
     return call
 
 
@@ -73,17 +84,20 @@ def _api_version(fn, n_api: int):
 
 
 def action(triggers, fn, inputs: list, outputs: list, status: gr.Markdown, api_name: str,
-           page_only: list | None = None, clears: dict | None = None, **kw):
+           page_only: list | None = None, stale: list | None = None, **kw):
     """Wire `fn` to every page trigger (e.g. [button.click, textbox.submit]) with its errors shown in `status`, and
     as the API endpoint `api_name` (a hidden button's listener) that raises them. `fn` returns `outputs`, then
-    `page_only` values (views only the page shows), then the status note. `clears` maps components that a success
-    makes stale to the value they get then (None to empty them, a note for a status line); the API twin leaves
-    them alone. `kw` (concurrency settings) goes to every listener. Returns the page listeners (for `.then`)."""
-    clears, page_only = clears or {}, page_only or []
-    page = _page_version(fn, len(outputs) + len(page_only), clears)
+    `page_only` values (views only the page shows), then the status note. `stale` lists the results a success
+    makes stale, as groups (components, their status line, a probe component that is empty until the group has a
+    result): a group that holds a result is emptied and its status says so; the API twin leaves them alone. `kw`
+    (concurrency settings) goes to every listener. Returns the page listeners (for `.then`)."""
+    stale, page_only = stale or [], page_only or []
+    page = _page_version(fn, len(inputs), len(outputs) + len(page_only), stale)
+    page_in = inputs + [probe for _, _, probe in stale]
+    page_out = outputs + page_only + [c for comps, st, _ in stale for c in (*comps, st)] + [status]
     # the page listeners get their own (private) names, so that the twin's `api_name` is never taken
-    events = [trig(page, inputs, outputs + page_only + list(clears) + [status], api_name=f"{api_name}_page{i}",
-                   api_visibility="private", **kw) for i, trig in enumerate(triggers)]
+    events = [trig(page, page_in, page_out, api_name=f"{api_name}_page{i}", api_visibility="private", **kw)
+              for i, trig in enumerate(triggers)]
     twin = gr.Button(visible=False, elem_classes=["api-twin"])
     twin.click(_api_version(fn, len(outputs)), inputs, outputs, api_name=api_name, **kw)
     return events

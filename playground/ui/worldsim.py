@@ -159,9 +159,6 @@ def centroid_errors(model: dict, truth: dict, k: int) -> dict:
     return errs
 
 
-STALE = "*New scene or run: earlier results here were cleared (they belonged to the previous one).*"
-
-
 def branch_strips(clip_frames: np.ndarray, futures: list[tuple[int, np.ndarray]]) -> np.ndarray:
     """Truth and every future as whole one-row frame strips, one labelled row each (seed on the left)."""
     T, H, W = clip_frames.shape[:3]
@@ -222,7 +219,8 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             ext_video = gr.Video(label="extended model | truth", autoplay=True, loop=True, interactive=False,
                                  elem_id="ws-ext-video")
             ext_info = gr.JSON(label="Extension")
-    stale = {futures: None, branch_status: STALE, ext_video: None, ext_info: None, ext_status: STALE}
+    branch_info = gr.JSON(visible=False)
+    stale = [([futures, branch_info], branch_status, branch_info), ([ext_video, ext_info], ext_status, ext_info)]
 
     def draw_scene(family, split, scene_seed, frames):
         n = as_int("frames", frames, 2, fmax)
@@ -233,7 +231,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         return json.dumps(scene.to_dict(), indent=1), ""
 
     action([draw.click], draw_scene, [family, split, scene_seed, frames], [scene_json], draw_status, "random_scene",
-           clears=stale)
+           stale=stale)
 
     def _settings(scene, k, frames, resolution, steps, guidance, seed, use_caption, clip=None):
         h, w = parse_resolution(resolution, ctx.pipe.spatial_factor)
@@ -270,7 +268,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         return r.video_path, trajectory_figure(model_tracks, truth, k, s.height, s.width), info, r, note
 
     action([run.click], simulate, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption],
-           [video, plot, report, result], status, "simulate", clears=stale, concurrency_id=MODEL,
+           [video, plot, report, result], status, "simulate", stale=stale, concurrency_id=MODEL,
            concurrency_limit=ctx.concurrency_limit)
 
     def branches(scene_text, k, frames, resolution, steps, guidance, seed, use_caption, n_branch):
@@ -286,7 +284,6 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         return branch_strips(clip.frames, out), info, f"{nb} futures from the same {k} observed frames." + \
             size_warning(s)
 
-    branch_info = gr.JSON(visible=False)
     action([branch.click], branches, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption,
                                       n_branch], [futures, branch_info], branch_status, "branch",
            concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)
