@@ -115,10 +115,13 @@ def summary_figure(table: pd.DataFrame, rows: list[str]) -> go.Figure:
 def glossary(table: pd.DataFrame | None = None) -> str:
     """Markdown: what each metric in the table means, which way is better, and what a blank cell means."""
     names = list(dict.fromkeys(table["metric"])) if table is not None and len(table) else list(METRIC_HELP)
-    higher = {} if table is None or not len(table) else dict(zip(table["metric"], table["better"]))
+    higher = {m: "higher" if any(m in pr.higher for pr in PROBES.values()) else "lower" for m in names}
+    if table is not None and len(table):
+        higher.update(zip(table["metric"], table["better"]))
     lines = ["| metric | better | meaning |", "| --- | --- | --- |"]
     for m in names:
-        lines.append(f"| `{m}` | {higher.get(m, '')} | {METRIC_HELP.get(m, 'see docs/probes.md')} |")
+        meaning = METRIC_HELP.get(m, "see docs/probes.md").replace("|", "\\|")  # a bar would end the cell
+        lines.append(f"| `{m}` | {higher.get(m, '')} | {meaning} |")
     return BLANKS + "\n\n" + "\n".join(lines)
 
 
