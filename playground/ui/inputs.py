@@ -17,7 +17,6 @@ MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_UPLOAD_FRAMES = 256
 UPLOAD_TYPES = (".mp4", ".gif", ".npy", ".webm", ".avi", ".mov")
 RESOLUTION_PRESETS = ("32x32", "32x48", "48x32", "48x48", "64x64")
-FRAME_PRESETS = (8, 16, 24)
 
 
 class UserError(ValueError):
