@@ -296,3 +296,24 @@ def test_world_cli_writes_an_interaction_clip_with_actions_and_effects(tmp_path)
     assert out.stat().st_size > 0
     assert d["scene"]["kicks"] and d["scene"]["paint"] is True
     assert d["ground_truth"]["actions"] and d["ground_truth"]["effects"]
+
+
+# ---------------------------------------------------------------------------- scene input at the boundary
+BALL = {"color": "red", "radius": 0.2, "position": [0.0, 0.2, 0.0], "velocity": [0.5, 0.0, 0.0]}
+
+
+@pytest.mark.parametrize("d, words", [
+    ({"balls": [{"color": "red", "radius": 0.2}]}, ["balls[0] has no 'position'", "every ball needs"]),
+    ({"balls": [BALL], "foo": 1}, ["unknown key 'foo'", "allowed keys"]),
+    ({"balls": [BALL], "gravity": "yes"}, ["gravity must be true or false"]),
+    ({"balls": [{**BALL, "velocity": [1e12, 0.0, 0.0]}]}, ["speed must be at most"]),
+    ({"balls": [{**BALL, "radius": "0.2"}]}, ["radius must be a positive number"]),
+    ({"balls": [BALL], "kicks": [{"frame": 3, "ball": 0}]}, ["kicks[0] has no 'impulse'"]),
+    ({"balls": [BALL], "camera": {"motion": "static", "zoom": 2}}, ["camera has unknown key 'zoom'"]),
+    ({"balls": [BALL], "g": "3"}, ["g must be a number"]),
+])
+def test_scene_dict_errors_name_the_field_and_what_is_allowed(d, words):
+    with pytest.raises(ValueError) as e:
+        Scene.from_dict(d)
+    for w in words:
+        assert w in str(e.value), str(e.value)

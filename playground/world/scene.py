@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+import numbers
+from dataclasses import asdict, dataclass, field, fields
 
 # Saturated, well-separated colours, so that a colour mask finds each ball (the probes' object parser).
 PALETTE: dict[str, tuple[int, int, int]] = {
@@ -32,6 +33,7 @@ MAX_BALLS = 6
 MAX_OCCLUDERS = 3
 MAX_FRAMES = 512
 MAX_RADIUS = 0.5
+MAX_SPEED = 20.0  # world units/s: the arena is 2 wide, so faster balls cross it between two frames
 TILE = 0.5  # floor tile size, world units: the checkerboard's squares and the cells the paint effect marks
 MAX_KICKS = 16
 MAX_KICK_DV = 4.0  # world units/s: the largest velocity change one kick may give a ball
@@ -114,6 +116,8 @@ class Scene:
     # ------------------------------------------------------------------ validation
     def validate(self) -> "Scene":
         """Raise ValueError naming what is wrong and what is allowed; return self when the scene is valid."""
+        if not isinstance(self.gravity, bool):
+            raise ValueError(f"gravity must be true or false, got {self.gravity!r}")
         A = _finite("arena_half_size", self.arena_half_size)
         if not 0.1 <= A <= 10.0:
             raise ValueError(f"arena_half_size must be in [0.1, 10], got {A}")
@@ -182,6 +186,9 @@ class Scene:
             raise ValueError(f"ball {k}: radius must be in (0, {MAX_RADIUS}], got {r}")
         x, y, z = _vec3(f"ball {k} position", b.position)
         vx, vy, vz = _vec3(f"ball {k} velocity", b.velocity)
+        if math.sqrt(vx * vx + vy * vy + vz * vz) > MAX_SPEED:
+            raise ValueError(f"ball {k} ({b.color}): speed must be at most {MAX_SPEED} units/s, got velocity "
+                             f"{(vx, vy, vz)}")
         if abs(x) + r > A + _TOL or abs(z) + r > A + _TOL:
             raise ValueError(
                 f"ball {k} ({b.color}) is outside the arena: x={x:.3f}, z={z:.3f} with radius {r:.3f} must "
@@ -240,6 +247,9 @@ class Scene:
     @classmethod
     def from_dict(cls, d: dict) -> "Scene":
         """Inverse of to_dict; unknown keys raise ValueError, the result is validated."""
+        if not isinstance(d, dict):
+            raise ValueError(f"scene: must be an object with a 'balls' list, got {type(d).__name__}")
+        check_scene_dict(d)
         d = dict(d)
         try:
             balls = [Ball(b["color"], b["radius"], tuple(b["position"]), tuple(b.get("velocity", (0, 0, 0))))
@@ -249,8 +259,8 @@ class Scene:
             camera = CameraSpec(**{**cam, "look_at": tuple(cam.get("look_at", (0, 0, 0)))}) if cam else CameraSpec()
             kicks = [Kick(kk["frame"], kk["ball"], tuple(kk["impulse"])) for kk in d.pop("kicks", [])]
             scene = cls(balls=balls, occluders=occ, camera=camera, kicks=kicks, **d)
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"malformed scene dict: {e}") from None
+        except (KeyError, TypeError, AttributeError) as e:  # a shape check_scene_dict did not foresee
+            raise ValueError(f"scene: could not read it ({type(e).__name__}: {e}); compare with a drawn scene") from None
         return scene.validate()
 
     def to_json(self) -> str:
@@ -261,16 +271,83 @@ class Scene:
         return cls.from_dict(json.loads(text))
 
 
+BALL_KEYS = {"color": "a colour name", "radius": "a number", "position": "[x, y, z]",
+             "velocity": "[vx, vy, vz], optional"}
+PARTS = {"occluders": {"center": "[x, y, z]", "size": "[sx, sy, sz]", "color": "optional"},
+         "kicks": {"frame": "a frame index", "ball": "a ball index", "impulse": "[ix, iy, iz]"}}
+
+
+def check_scene_dict(d: dict) -> None:
+    """The scene JSON's shape, checked before the simulator reads it, so that a missing or unknown key is named
+    with what is allowed (instead of KeyError: 'position' or an unexpected keyword argument)."""
+    allowed = {f.name for f in fields(Scene)}
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ValueError(f"scene: unknown key {', '.join(map(repr, unknown))}; allowed keys: "
+                         f"{', '.join(sorted(allowed - {'n_frames'}))}")
+    balls = d.get("balls")
+    if not isinstance(balls, list) or not balls:
+        raise ValueError("scene: 'balls' must be a non-empty list of balls, each with "
+                         + ", ".join(f"{k} ({v})" for k, v in BALL_KEYS.items()))
+    for i, b in enumerate(balls):
+        where = f"scene: balls[{i}]"
+        if not isinstance(b, dict):
+            raise ValueError(f"{where} must be an object with {', '.join(BALL_KEYS)}")
+        missing = [k for k in BALL_KEYS if k not in b and k != "velocity"]
+        if missing:
+            raise ValueError(f"{where} has no {', '.join(map(repr, missing))}; every ball needs "
+                             + ", ".join(f"{k} ({v})" for k, v in BALL_KEYS.items()))
+        extra = sorted(set(b) - set(BALL_KEYS))
+        if extra:
+            raise ValueError(f"{where} has unknown key {', '.join(map(repr, extra))}; allowed: {', '.join(BALL_KEYS)}")
+        if b["color"] not in PALETTE:
+            raise ValueError(f"{where}.color must be one of {', '.join(PALETTE)}, got {b['color']!r}")
+        for k in ("position", "velocity"):
+            if k not in b:
+                continue
+            v = b[k]
+            if not (isinstance(v, list) and len(v) == 3 and all(_is_number(x) for x in v)):
+                raise ValueError(f"{where}.{k} must be a list of 3 numbers [x, y, z], got {v!r}")
+        if not _is_number(b["radius"]) or b["radius"] <= 0:
+            raise ValueError(f"{where}.radius must be a positive number, got {b['radius']!r}")
+    for part, keys in PARTS.items():
+        items = d.get(part, [])
+        if not isinstance(items, list):
+            raise ValueError(f"scene: {part!r} must be a list (it may be empty)")
+        for i, o in enumerate(items):
+            need = ", ".join(f"{k} ({v})" for k, v in keys.items())
+            if not isinstance(o, dict):
+                raise ValueError(f"scene: {part}[{i}] must be an object with {need}")
+            missing = [k for k, v in keys.items() if k not in o and v != "optional"]
+            extra = sorted(set(o) - set(keys))
+            if missing or extra:
+                what = (f"has no {', '.join(map(repr, missing))}" if missing
+                        else f"has unknown key {', '.join(map(repr, extra))}")
+                raise ValueError(f"scene: {part}[{i}] {what}; allowed: {need}")
+    cam = d.get("camera")
+    if cam is not None:
+        cam_keys = {f.name for f in fields(CameraSpec)}
+        if not isinstance(cam, dict):
+            raise ValueError(f"scene: 'camera' must be an object with keys among {', '.join(sorted(cam_keys))}")
+        extra = sorted(set(cam) - cam_keys)
+        if extra:
+            raise ValueError(f"scene: camera has unknown key {', '.join(map(repr, extra))}; allowed: "
+                             f"{', '.join(sorted(cam_keys))}")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _contact_space(p, gravity: bool) -> tuple:
     """Balls rolling on the floor touch in the x,z plane (see physics.simulate); under gravity, in 3-D."""
     return tuple(p) if gravity else (p[0], p[2])
 
 
 def _finite(name: str, v) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {v!r}") from None
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):  # no "1.5" strings, no true/false
+        raise ValueError(f"{name} must be a number, got {v!r}")
+    f = float(v)
     if not math.isfinite(f):
         raise ValueError(f"{name} must be finite, got {v!r}")
     return f
