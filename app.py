@@ -9,10 +9,13 @@ import sys
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from playground.paths import DEFAULT_MODEL_DIR  # noqa: E402  (after the environment it reads)
+
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default="models/worldsim-s", help="model folder (diffusers layout)")
+    ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model folder (diffusers layout; default: the "
+                    "shipped models/worldsim-s)")
     ap.add_argument("--host", default="127.0.0.1", help="interface to bind (default: local only)")
     ap.add_argument("--port", type=int, default=7860)
     ap.add_argument("--concurrency", type=int, default=2, help="model runs at once (shared by all users)")

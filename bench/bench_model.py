@@ -22,6 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.diffusion.sampler import sampler_name  # noqa: E402
+from playground.paths import DEFAULT_MODEL_DIR  # noqa: E402
 from playground.models.dit import SpacetimeDiT, count_parameters  # noqa: E402
 from playground.pipeline import TraceConfig, WorldSimPipeline  # noqa: E402
 
@@ -50,7 +51,7 @@ def interleaved(fns: dict, repeats: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=str(Path(__file__).resolve().parent.parent / "models" / "worldsim-s"))
+    ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--against", help="another model folder to time end to end in the same loop")
     args = ap.parse_args()

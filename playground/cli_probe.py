@@ -7,15 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+from .paths import DEFAULT_MODEL_DIR
+
 DEFAULT_TRIALS = 8
 
 
 def _default_model_dir() -> Path:
-    try:
-        from .__main__ import default_model_dir
-        return Path(default_model_dir())
-    except ImportError:
-        return Path(__file__).resolve().parent.parent / "models" / "worldsim-s"
+    return DEFAULT_MODEL_DIR
 
 
 def add_probe_parser(subparsers) -> argparse.ArgumentParser:

@@ -37,6 +37,7 @@ from diffusers import FlowMatchEulerDiscreteScheduler
 from tqdm.auto import tqdm
 
 from .diffusion.sampler import SAMPLER_TEXT, sampler_name
+from .paths import DEFAULT_MODEL_DIR
 from .pipeline import from_uint8
 from .probes.parser import color_track, parse_video
 from .world import sample_clip
@@ -199,7 +200,7 @@ def main(argv=None) -> None:
 
     ap = argparse.ArgumentParser(prog="python -m playground.evaluate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(Path(__file__).resolve().parent.parent / "models" / "worldsim-s"))
+    ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--trials", type=int, default=24)
     ap.add_argument("--observed", type=int, default=4)
     ap.add_argument("--steps", type=int, default=20)

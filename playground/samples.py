@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .evaluate import EVAL_SEED_BASE
+from .paths import DEFAULT_MODEL_DIR
 from .world import sample_clip
 
 PROMPTS = ("a red ball rolls to the left", "two balls collide", "a blue ball falls and bounces",
@@ -77,7 +78,7 @@ def main(argv=None) -> None:
 
     ap = argparse.ArgumentParser(prog="python -m playground.samples", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(Path(__file__).resolve().parent.parent / "models" / "worldsim-s"))
+    ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--out", default="assets/samples.png")
     ap.add_argument("--steps", type=int, default=20)
     args = ap.parse_args(argv)

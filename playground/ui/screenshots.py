@@ -9,6 +9,8 @@ import os
 import socket
 from pathlib import Path
 
+from ..paths import DEFAULT_MODEL_DIR, SCREENSHOTS_DIR
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -16,8 +18,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default="models/worldsim-s")
-    ap.add_argument("--out", default="assets/screenshots")
+    ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
+    ap.add_argument("--out", default=str(SCREENSHOTS_DIR))
     ap.add_argument("--prompt", default="a red ball rolls to the left")
     args = ap.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
