@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
+from .conditioning import action_map
 from .diffusion.flow import x0_to_velocity
 from .enrich import EnrichedPrompt, PromptEnricher
 from .models.autoencoder import VideoAutoencoder
@@ -147,6 +148,16 @@ class WorldSimPipeline(DiffusionPipeline):
         pipe.text_encoder = text_encoder
         return pipe
 
+    @property
+    def accepts_actions(self) -> bool:
+        """Whether the model is conditioned on actions (pixel kicks); the probes pass them only then."""
+        return bool(self.transformer.config.get("action_channels", 0))
+
+    @property
+    def rolls_out(self) -> bool:
+        """Whether the model predicts the next chunk from the frames before it (rolled out chunk by chunk)."""
+        return self.transformer.config.get("objective", "joint") == "next_chunk"
+
     def get_text_encoder(self) -> TextEncoder:
         if self.text_encoder is None:
             self.text_encoder = shared_text_encoder()
@@ -237,6 +248,9 @@ class WorldSimPipeline(DiffusionPipeline):
         enrich_prompt: bool = True,
         trace: TraceConfig | None = None,
         callback_on_step_end: Callable[[dict], None] | None = None,
+        actions: list | None = None,
+        context_sigma: float = 0.0,
+        callback_on_chunk_end: Callable[[dict], None] | None = None,
     ) -> WorldSimOutput:
         """Sample videos.
 
@@ -254,7 +268,14 @@ class WorldSimPipeline(DiffusionPipeline):
                 seed, same inputs -> same video.
             enrich_prompt: expand short prompts into the training caption style (reported in `prompts`).
             trace: record per-step latents / x0 predictions / attention maps (bounded: see TraceConfig.max_bytes).
-            callback_on_step_end: called after every step with {"step", "num_steps", "sigma", "latents", "x0"}.
+            callback_on_step_end: called after every step with {"step", "num_steps", "sigma", "latents", "x0"}
+                (a next-chunk model: also "chunk"; steps count within the chunk).
+            actions: pixel actions (playground.world.PixelAction, frames counted from the video's first frame),
+                one list for every video or a list per video; only for models that take them (`accepts_actions`).
+            context_sigma: next-chunk models with context noise: the noise level put on the context frames at
+                sampling time (the model is told it), drawn from `generator`.
+            callback_on_chunk_end: next-chunk models: called after every chunk with {"chunk", "start", "frames"
+                (B, n, H, W, 3) uint8 of the new frames, "latents"} - the app streams frames as they are made.
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         if not prompts:
@@ -270,6 +291,10 @@ class WorldSimPipeline(DiffusionPipeline):
             if obs.ndim == 5 and obs.shape[1] == 0:
                 obs = None
         self.check_inputs(prompts, obs, num_frames, height, width, num_inference_steps, guidance_scale)
+        if actions is not None and not self.accepts_actions:
+            raise ValueError("this model takes no actions (its transformer has action_channels = 0)")
+        if not isinstance(context_sigma, (int, float)) or not 0.0 <= context_sigma < 1.0:
+            raise ValueError(f"context_sigma must be a number in [0, 1), got {context_sigma!r}")
 
         device = self.device
         b = len(prompts)
@@ -282,6 +307,13 @@ class WorldSimPipeline(DiffusionPipeline):
         do_cfg = guidance_scale != 1.0
         if do_cfg:
             text = torch.cat([text, torch.zeros_like(text)])
+
+        if self.rolls_out:
+            if trace is not None:
+                raise ValueError("tracing a next-chunk rollout is not supported yet: sample without a trace")
+            return self._rollout(enriched, text, do_cfg, guidance_scale, obs, lat_shape, num_inference_steps,
+                                 generator, actions, float(context_sigma), callback_on_step_end,
+                                 callback_on_chunk_end)
 
         cond_latents = torch.zeros(lat_shape, device=device)
         cond_mask = torch.zeros(b, num_frames, device=device)
@@ -346,6 +378,82 @@ class WorldSimPipeline(DiffusionPipeline):
         if obs is not None:
             frames[:, :n_obs] = obs  # observed frames come back exactly as given
         return WorldSimOutput(frames=frames, latents=latents.cpu(), prompts=enriched, trace=record)
+
+    def _predict_x0(self, latents, sigma, text, do_cfg, guidance_scale, cond_latents, cond_mask, cond_sigma=None,
+                    actions=None) -> torch.Tensor:
+        """The guided x0 prediction of one denoising step (the unconditional half of the batch has no text)."""
+        two = (lambda z: None if z is None else torch.cat([z, z])) if do_cfg else (lambda z: z)  # noqa: E731
+        x_in = two(latents)
+        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+                    else contextlib.nullcontext())
+        with autocast:
+            x0 = self.transformer(x_in, sigma.expand(x_in.shape[0]).to(self.device), text_embeds=text,
+                                  cond_latents=two(cond_latents), cond_mask=two(cond_mask),
+                                  cond_sigma=two(cond_sigma), actions=two(actions)).float()
+        if do_cfg:
+            x0_c, x0_u = x0.chunk(2)
+            x0 = x0_u + guidance_scale * (x0_c - x0_u)
+        return x0
+
+    def _rollout(self, enriched, text, do_cfg, guidance_scale, obs, lat_shape, steps, generator, actions,
+                 context_sigma, callback_on_step_end, callback_on_chunk_end) -> WorldSimOutput:
+        """A next-chunk model rolled out: each chunk (one temporal patch of frames) is denoised from the last
+        `context_frames` frames before it (fewer at the start; none for a text-only first chunk), then appended."""
+        device = self.device
+        cfg = self.transformer.config
+        b, c, T, h, w = lat_shape
+        k, chunk = int(cfg.context_frames), int(cfg.patch_size_t)
+        video = torch.zeros(lat_shape, device=device)
+        n_obs = 0 if obs is None else obs.shape[1]
+        if n_obs:
+            video[:, :, :n_obs] = self.vae.encode(from_uint8(obs).to(device))
+        amaps = None
+        if self.accepts_actions:
+            per_video = actions if actions and isinstance(actions[0], (list, tuple)) else [actions or []] * b
+            if len(per_video) != b:
+                raise ValueError(f"actions: got {len(per_video)} lists for {b} videos")
+            f = self.vae.spatial_compression
+            amaps = torch.stack([action_map(a, T + chunk, h, w, f) for a in per_video]).to(device)  # (B, A, T+, h, w)
+        t, i = n_obs, 0
+        while t < T:
+            n_ctx, n_new = min(k, t), min(chunk, T - t)
+            W = n_ctx + chunk  # a whole chunk is always predicted; the last one is cropped
+            ctx = video[:, :, t - n_ctx:t]
+            cond_latents = torch.zeros(b, c, W, h, w, device=device)
+            cond_mask = torch.zeros(b, W, device=device)
+            cond_sigma = torch.zeros(b, W, device=device) if cfg.get("context_noise", False) else None
+            if n_ctx:
+                if cond_sigma is not None and context_sigma > 0:
+                    noise = torch.randn(ctx.shape, generator=generator).to(device)
+                    ctx = (1 - context_sigma) * ctx + context_sigma * noise
+                    cond_sigma[:, :n_ctx] = context_sigma
+                cond_latents[:, :, :n_ctx] = ctx
+                cond_mask[:, :n_ctx] = 1
+            win_actions = None if amaps is None else amaps[:, :, t - n_ctx:t - n_ctx + W]
+            m = cond_mask[:, None, :, None, None]
+            latents = torch.randn((b, c, W, h, w), generator=generator, dtype=torch.float32).to(device)
+            scheduler = copy.deepcopy(self.scheduler)
+            scheduler.set_timesteps(steps, device=device)
+            for j, tt in enumerate(scheduler.timesteps):
+                sigma = scheduler.sigmas[j]
+                latents = latents * (1 - m) + cond_latents * m
+                x0 = self._predict_x0(latents, sigma, text, do_cfg, guidance_scale, cond_latents, cond_mask,
+                                      cond_sigma, win_actions)
+                x0 = x0 * (1 - m) + cond_latents * m
+                v = x0_to_velocity(latents, x0, sigma)
+                latents = scheduler.step(v, tt, latents, generator=generator, return_dict=False)[0]
+                if callback_on_step_end is not None:
+                    callback_on_step_end({"step": j, "num_steps": steps, "sigma": float(sigma), "latents": latents,
+                                          "x0": x0, "chunk": i})
+            new = latents[:, :, n_ctx:n_ctx + n_new]
+            video[:, :, t:t + n_new] = new
+            if callback_on_chunk_end is not None:
+                callback_on_chunk_end({"chunk": i, "start": t, "frames": self.decode_latents(new), "latents": new})
+            t, i = t + n_new, i + 1
+        frames = self.decode_latents(video)
+        if obs is not None:
+            frames[:, :n_obs] = obs  # observed frames come back exactly as given
+        return WorldSimOutput(frames=frames, latents=video.cpu(), prompts=enriched, trace=None)
 
     def extend(
         self,

@@ -6,7 +6,11 @@ resolutions and aspect ratios; an image is a 1-frame video), and a stack of adaL
 noise level and the text denoises the tokens. Blocks attend spatially (within a frame), temporally (across frames
 at one place) or jointly (all tokens).
 
-Observed frames (image-to-video, continuation) enter as extra input channels: their clean latents and a mask.
+Observed frames (image-to-video, continuation) enter as extra input channels: their latents and a mask; with
+`context_noise` also the noise level each observed frame carries (a next-chunk world model is trained on noisy
+context and told how noisy, as GameNGen and DIAMOND do, so that a long rollout on its own output stays stable),
+and with `action_channels` > 0 a per-frame action map (playground.conditioning.action_map: where a kick lands in
+the frame, its direction and strength).
 Optionally the output is a correction to the last observed frame (`anchor`), EDM-preconditioned around it
 (`precondition`, see `SpacetimeDiT.skip`), so a nearly clean input passes through instead of being redrawn.
 
@@ -285,6 +289,9 @@ def last_observed_anchor(cond_latents: torch.Tensor, cond_mask: torch.Tensor) ->
 
 
 PRECONDITIONINGS = ("none", "edm")
+# joint: one pass predicts every unobserved frame of the clip; next_chunk: the model sees `context_frames` frames
+# and predicts the next chunk (one temporal patch), and the pipeline rolls it out chunk by chunk.
+OBJECTIVES = ("joint", "next_chunk")
 
 
 class SpacetimeDiT(ModelMixin, ConfigMixin):
@@ -309,14 +316,23 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         precondition: str = "none",
         residual_std: float = 1.0,
         gelu_approximate: str = "tanh",
+        objective: str = "joint",
+        context_frames: int = 4,
+        context_noise: bool = False,
+        action_channels: int = 0,
     ):
         super().__init__()
         if anchor not in ANCHORS:
             raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
         if precondition not in PRECONDITIONINGS:
             raise ValueError(f"precondition must be one of {PRECONDITIONINGS}, got {precondition!r}")
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+        if objective == "next_chunk" and context_frames < 1:
+            raise ValueError(f"a next-chunk model needs context_frames >= 1, got {context_frames}")
         self.kinds = block_kinds(attention_pattern, depth)
-        in_channels = 2 * latent_channels + 1  # noisy latent, observed latent, observed mask
+        # noisy latent, observed latent, observed mask [, observed frames' noise level] [, action map]
+        in_channels = 2 * latent_channels + 1 + int(context_noise) + action_channels
         patch = (patch_size_t, patch_size, patch_size)
         self.x_embedder = nn.Conv3d(in_channels, hidden_size, kernel_size=patch, stride=patch)
         self.t_embedder = TimestepEmbedder(hidden_size)
@@ -370,6 +386,8 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         text_embeds: torch.Tensor | None = None,
         cond_latents: torch.Tensor | None = None,
         cond_mask: torch.Tensor | None = None,
+        cond_sigma: torch.Tensor | None = None,
+        actions: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int, int]]:
         """Inputs -> tokens (B, N, D) with positions, the conditioning vector (B, D) and the token grid.
 
@@ -383,7 +401,16 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
             cond_mask = sample.new_zeros(b, t)
             cond_latents = torch.zeros_like(sample)
         mask = cond_mask.to(sample.dtype)[:, None, :, None, None].expand(b, 1, t, h, w)
-        x = torch.cat([sample, cond_latents * mask, mask], dim=1)  # (B, 2c+1, T, h, w)
+        parts = [sample, cond_latents * mask, mask]
+        if self.config.context_noise:
+            s = sample.new_zeros(b, t) if cond_sigma is None else cond_sigma.to(sample.dtype)
+            parts.append((s * cond_mask.to(sample.dtype))[:, None, :, None, None].expand(b, 1, t, h, w))
+        if self.config.action_channels:
+            a = self.config.action_channels
+            parts.append(sample.new_zeros(b, a, t, h, w) if actions is None else actions.to(sample.dtype))
+        elif actions is not None:
+            raise ValueError("this model takes no actions (action_channels = 0)")
+        x = torch.cat(parts, dim=1)  # (B, 2c+1 [+1] [+A], T, h, w)
         pad = (-t) % pt
         if pad:  # e.g. a single image with a temporal patch of 2: pad time, crop after
             x = F.pad(x, (0, 0, 0, 0, 0, pad))
@@ -408,19 +435,23 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
         cond_latents: torch.Tensor | None = None,
         cond_mask: torch.Tensor | None = None,
         capture: AttentionCapture | None = None,
+        cond_sigma: torch.Tensor | None = None,
+        actions: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predict the clean latent video.
 
         sample: (B, c, T, h, w) noisy latents; timestep: (B,) noise level sigma in [0, 1];
         text_embeds: (B, text_dim) or None (= the null text); rows that are all zero also mean "no text";
         cond_latents: (B, c, T, h, w) clean latents of observed frames (anything where unobserved);
-        cond_mask: (B, T) 1 where a frame is observed. Returns x0: (B, c, T, h, w), the network's output combined
+        cond_mask: (B, T) 1 where a frame is observed; cond_sigma: (B, T) the noise level the observed frames
+        carry (context_noise models; None = clean); actions: (B, A, T, h, w) action maps (action_channels models;
+        None = no action). Returns x0: (B, c, T, h, w), the network's output combined
         with the last observed frame and the noisy input as `skip` describes (plain x0 without anchor and
         preconditioning).
         """
         t = sample.shape[2]
         pt, p = self.config.patch_size_t, self.config.patch_size
-        x, cond, grid = self.embed(sample, timestep, text_embeds, cond_latents, cond_mask)
+        x, cond, grid = self.embed(sample, timestep, text_embeds, cond_latents, cond_mask, cond_sigma, actions)
 
         for i, block in enumerate(self.blocks):
             x = block(x, cond, grid, capture, f"blocks.{i}.attn")
@@ -490,6 +521,7 @@ __all__ = [
     "ANCHORS",
     "PRECONDITIONINGS",
     "ATTENTION_KINDS",
+    "OBJECTIVES",
     "AttentionCapture",
     "SpacetimeDiT",
     "SpacetimeDiT_S",

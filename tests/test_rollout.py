@@ -1,0 +1,99 @@
+"""Next-chunk world model machinery (tiny random weights): the pipeline rolls a next_chunk DiT out chunk by chunk,
+conditioned on pixel actions and told the context's noise level."""
+
+import numpy as np
+import pytest
+import torch
+
+from playground.conditioning import ACTION_CHANNELS, action_map
+from playground.models.autoencoder import VideoAutoencoder
+from playground.models.dit import SpacetimeDiT_tiny
+from playground.pipeline import build_pipeline
+from playground.world import PixelAction, kick_to_pixel, sample_clip
+
+
+def _perturb(model):
+    """Random adaLN-Zero models are the identity; perturb the zero-initialised layers so outputs depend on inputs."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "adaLN" in name or "final_layer" in name:
+                p.normal_(0, 0.05)
+    return model
+
+
+@pytest.fixture()
+def chunk_pipe(text_encoder):
+    torch.manual_seed(0)
+    dit = _perturb(SpacetimeDiT_tiny(objective="next_chunk", context_frames=4, context_noise=True,
+                                     action_channels=ACTION_CHANNELS))
+    pipe = build_pipeline(dit, VideoAutoencoder(channels=(8, 16, 16)))
+    pipe.text_encoder = text_encoder
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return sample_clip("interaction", "train", 3)
+
+
+def _run(pipe, clip, seed=0, n=40, **kw):
+    return pipe("", observed_frames=clip.frames[:4], num_frames=n, num_inference_steps=2, guidance_scale=1.0,
+                generator=torch.Generator().manual_seed(seed), enrich_prompt=False, **kw).frames[0]
+
+
+def test_rolls_out_40_frames_from_4_observed_deterministically(chunk_pipe, clip):
+    a, b, c = _run(chunk_pipe, clip), _run(chunk_pipe, clip), _run(chunk_pipe, clip, seed=1)
+    assert a.shape == (40, 32, 32, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a[:4], clip.frames[:4])  # observed frames come back unchanged
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a[4:], c[4:])
+
+
+def test_chunk_callback_fires_once_per_chunk_in_order(chunk_pipe, clip):
+    seen = []
+    out = _run(chunk_pipe, clip, n=11, callback_on_chunk_end=lambda d: seen.append((d["chunk"], d["start"],
+                                                                                     d["frames"].shape[1])))
+    assert seen == [(0, 4, 2), (1, 6, 2), (2, 8, 2), (3, 10, 1)]  # the last chunk is cropped to the video
+    assert out.shape[0] == 11
+
+
+def test_streamed_chunks_are_the_video(chunk_pipe, clip):
+    parts = []
+    out = _run(chunk_pipe, clip, n=12, callback_on_chunk_end=lambda d: parts.append(d["frames"][0]))
+    np.testing.assert_array_equal(np.concatenate(parts), out[4:])
+
+
+def test_actions_change_the_rollout(chunk_pipe, clip):
+    acts = [kick_to_pixel(clip.scene, k, 32, 32, clip.gt.positions) for k in clip.scene.kicks]
+    assert acts
+    plain, kicked = _run(chunk_pipe, clip, n=16), _run(chunk_pipe, clip, n=16, actions=acts)
+    first = min(a.frame for a in acts)
+    untouched = 4 + 2 * ((first - 4) // 2)  # chunks whose window ends before the kick's frame
+    np.testing.assert_array_equal(plain[:untouched], kicked[:untouched])
+    assert not np.array_equal(plain[untouched:], kicked[untouched:])
+
+
+def test_context_noise_level_changes_the_rollout(chunk_pipe, clip):
+    assert not np.array_equal(_run(chunk_pipe, clip, n=8), _run(chunk_pipe, clip, n=8, context_sigma=0.2))
+
+
+def test_text_only_first_chunk_then_rollout(chunk_pipe):
+    out = chunk_pipe("a red ball rolls to the left", num_frames=9, num_inference_steps=2,
+                     generator=torch.Generator().manual_seed(0), enrich_prompt=False).frames[0]
+    assert out.shape == (9, 32, 32, 3)
+
+
+def test_a_model_without_actions_refuses_them(tiny_pipe, clip):
+    assert not tiny_pipe.accepts_actions
+    with pytest.raises(ValueError, match="takes no actions"):
+        tiny_pipe("", num_frames=8, num_inference_steps=1, actions=[PixelAction(2, 10, 10, 1, 0, 1)])
+
+
+def test_action_map_puts_the_kick_at_its_frame_and_place():
+    m = action_map([PixelAction(3, 10.0, 20.0, 1.0, 0.0, 2.0)], 6, 16, 16, 2)
+    assert m.shape == (ACTION_CHANNELS, 6, 16, 16)
+    assert m[:, [0, 1, 2, 4, 5]].abs().sum() == 0
+    y, x = np.unravel_index(int(m[0, 3].argmax()), (16, 16))
+    assert (x, y) in ((4, 9), (5, 9), (4, 10), (5, 10))  # pixel (10, 20) / 2 = latent (5, 10)
+    assert m[1, 3].max() == pytest.approx(m[0, 3].max()) and m[2, 3].abs().max() == 0
