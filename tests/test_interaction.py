@@ -14,7 +14,8 @@ from playground.probes import metrics as M
 from playground.probes.parser import parse_video
 from playground.probes.suite import copy_last, no_action_video, run_suite
 from playground.world import (FAMILIES, RANGES, Ball, CameraSpec, Kick, Occluder, PixelAction, Scene, ball_mass,
-                              kick_to_pixel, make_clip, pixel_to_kick, sample_clip, sample_scene, simulate)
+                              kick_to_pixel, make_clip, pixel_to_kick, sample_clip, sample_frames_batch, sample_scene,
+                              simulate)
 from playground.world.families import MIXED_KICK_RATE
 from playground.world.render import FLOOR_DARK, MARK
 from playground.world.scene import MAX_KICK_DV, MAX_KICKS
@@ -317,3 +318,11 @@ def test_scene_dict_errors_name_the_field_and_what_is_allowed(d, words):
         Scene.from_dict(d)
     for w in words:
         assert w in str(e.value), str(e.value)
+
+
+def test_training_batches_can_carry_each_clips_kicks_as_pixel_actions():
+    frames, rich, short, acts = sample_frames_batch(6, seed=1, family="interaction", with_actions=True)
+    plain = sample_frames_batch(6, seed=1, family="interaction")
+    np.testing.assert_array_equal(frames, plain[0])
+    assert len(acts) == 6 and all(1 <= len(a) <= 2 for a in acts)
+    assert all(0 <= a.x <= 32 and 0 <= a.y <= 32 for clip_acts in acts for a in clip_acts)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .actions import kick_to_pixel
 from .camera import camera_path, intrinsics
 from .captions import rich_caption, short_caption
 from .families import sample_scene
@@ -57,8 +58,10 @@ def sample_clip(family: str = "mixed", split: str = "train", seed: int = 0, n_fr
 
 
 def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "train", n_frames: int = 16,
-                        height: int = 32, width: int = 32) -> tuple[np.ndarray, list[str], list[str]]:
+                        height: int = 32, width: int = 32, with_actions: bool = False):
     """n clips' frames (n, T, H, W, 3) uint8 with their rich and short captions; deterministic for `seed`.
+    With `with_actions`, also each clip's kicks as the pixel actions a person would give (a list per clip, see
+    actions.kick_to_pixel): what a model that takes actions is conditioned on.
 
     The fast path for building training caches: no ground truth, no id buffers. Clip i uses its own child seed
     (SeedSequence(seed).spawn), so a batch of n is a prefix of a batch of n + 1 with the same seed.
@@ -67,7 +70,7 @@ def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "
         raise ValueError(f"n must be an integer in [1, {MAX_BATCH}], got {n!r}")
     check_size(height, width, 2)
     frames = np.empty((n, n_frames, height, width, 3), dtype=np.uint8)
-    rich, short = [], []
+    rich, short, acts = [], [], []
     for i, child in enumerate(np.random.SeedSequence(seed).spawn(n)):
         scene = sample_scene(family, split, np.random.default_rng(child), n_frames)
         traj = simulate(scene)
@@ -76,4 +79,6 @@ def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "
         frames[i] = render(scene, traj.positions, K, Rt, height, width, 2, effects=traj.effects).frames
         rich.append(rich_caption(scene, traj))
         short.append(short_caption(scene))
-    return frames, rich, short
+        if with_actions:
+            acts.append([kick_to_pixel(scene, k, height, width, traj.positions) for k in scene.kicks])
+    return (frames, rich, short, acts) if with_actions else (frames, rich, short)
