@@ -97,3 +97,35 @@ def test_action_map_puts_the_kick_at_its_frame_and_place():
     y, x = np.unravel_index(int(m[0, 3].argmax()), (16, 16))
     assert (x, y) in ((4, 9), (5, 9), (4, 10), (5, 10))  # pixel (10, 20) / 2 = latent (5, 10)
     assert m[1, 3].max() == pytest.approx(m[0, 3].max()) and m[2, 3].abs().max() == 0
+
+
+# ---------------------------------------------------------------------------- the next-chunk objective
+def test_training_windows_noise_only_the_context_and_say_how_much():
+    from playground.diffusion.chunks import next_chunk_window
+
+    lat = torch.randn(8, 4, 16, 8, 8)
+    acts = torch.randn(8, 3, 16, 8, 8)
+    win = next_chunk_window(lat, np.random.default_rng(0), torch.Generator().manual_seed(0), 4, 2,
+                            max_context_sigma=0.3, short_context_prob=0.0, actions=acts)
+    assert win.x0.shape == (8, 4, 6, 8, 8) and win.cond_mask[:, :4].all() and not win.cond_mask[:, 4:].any()
+    for i, s in enumerate(win.start):
+        torch.testing.assert_close(win.x0[i], lat[i, :, s:s + 6])
+        torch.testing.assert_close(win.actions[i], acts[i, :, s:s + 6])
+    assert (win.cond_sigma[:, :4] > 0).all() and (win.cond_sigma[:, :4] <= 0.3).all()
+    assert (win.cond_sigma[:, 4:] == 0).all() and (win.cond_latents[:, :, 4:] == 0).all()
+    ctx_err = (win.cond_latents[:, :, :4] - win.x0[:, :, :4]).abs().mean()
+    assert 0 < ctx_err < 1.0  # noised, not replaced
+
+
+def test_sampling_draws_no_context_noise_unless_asked(chunk_pipe, clip):
+    """context_sigma=0 at sampling: the context is the frames themselves (the model is told 0)."""
+    seen = []
+    orig = chunk_pipe.transformer.forward
+
+    def spy(*a, **kw):
+        seen.append(kw["cond_sigma"].abs().max().item())
+        return orig(*a, **kw)
+
+    chunk_pipe.transformer.forward = spy
+    _run(chunk_pipe, clip, n=8)
+    assert seen and max(seen) == 0.0

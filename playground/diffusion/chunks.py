@@ -1,0 +1,59 @@
+"""The next-chunk objective: training windows for a world model that predicts the next chunk of frames from the
+frames before it (the rollout in WorldSimPipeline._rollout is its sampler).
+
+A window is `n_ctx` context frames followed by one chunk (a temporal patch) to predict. The context is noised
+with a per-sample level drawn up to `max_context_sigma` and the model is told that level (`cond_sigma`), as
+GameNGen and DIAMOND do: at sampling time the context is the model's own output, and a model that only ever saw
+clean context drifts on it. Training draws the noise here; sampling adds only what the caller asks for
+(`context_sigma`). A share of batches has a shorter context (0 .. n_ctx - 1 frames, 0 = the text-only first
+chunk), as the rollout's first chunks have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class ChunkWindow:
+    """One batch of windows. x0 (B, c, W, h, w) clean latents; cond_latents the same with the context noised (zeros
+    on the chunk); cond_mask (B, W) 1 on context frames; cond_sigma (B, W) the context's noise level; start (B,)
+    each window's first frame in its clip; actions (B, A, W, h, w) or None."""
+
+    x0: torch.Tensor
+    cond_latents: torch.Tensor
+    cond_mask: torch.Tensor
+    cond_sigma: torch.Tensor
+    start: np.ndarray
+    actions: torch.Tensor | None = None
+
+
+def next_chunk_window(latents: torch.Tensor, rng: np.random.Generator, generator: torch.Generator,
+                      context_frames: int, chunk: int, max_context_sigma: float = 0.3,
+                      short_context_prob: float = 0.15, actions: torch.Tensor | None = None) -> ChunkWindow:
+    """Cut one window per clip from latents (B, c, T, h, w) (actions: (B, A, T, h, w) maps of the same clips)."""
+    b, c, T, h, w = latents.shape
+    n_ctx = context_frames
+    if rng.random() < short_context_prob:
+        n_ctx = int(rng.integers(0, context_frames))  # the rollout's first chunks see fewer frames
+    W = n_ctx + chunk
+    if W > T:
+        raise ValueError(f"clips of {T} frames cannot hold {n_ctx} context frames and a chunk of {chunk}")
+    start = rng.integers(0, T - W + 1, size=b)
+    idx = torch.from_numpy(start)[:, None] + torch.arange(W)[None]  # (B, W)
+    gather = idx[:, None, :, None, None].expand(b, c, W, h, w)
+    x0 = torch.gather(latents.float(), 2, gather)
+    mask = torch.zeros(b, W)
+    mask[:, :n_ctx] = 1
+    sigma = torch.from_numpy(rng.uniform(0.0, max_context_sigma, size=b)).float()[:, None] * mask  # (B, W)
+    noise = torch.randn(x0.shape, generator=generator)
+    s = sigma[:, None, :, None, None]
+    cond = ((1 - s) * x0 + s * noise) * mask[:, None, :, None, None]
+    acts = None
+    if actions is not None:
+        a = actions.shape[1]
+        acts = torch.gather(actions.float(), 2, idx[:, None, :, None, None].expand(b, a, W, h, w))
+    return ChunkWindow(x0, cond, mask, sigma, start, acts)
