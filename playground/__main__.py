@@ -1,4 +1,4 @@
-"""Command line: `python -m playground {world,generate,probe,train} ...`."""
+"""Command line: `python -m playground {world,generate,probe,caption,train} ...`."""
 
 from __future__ import annotations
 
@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_probe import add_probe_parser
 
     add_probe_parser(sub)
+    from .cli_caption import add_caption_parser
+
+    add_caption_parser(sub)
     from .inspect.cli import add_inspect_parser
 
     add_inspect_parser(sub)

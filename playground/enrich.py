@@ -27,8 +27,11 @@ ATTRIBUTE_WORDS = {
     # "wall" and "bounce" are left out on purpose: balls also bounce off the arena's walls in every family.
     "gravity": ("fall", "falls", "falling", "fell", "drop", "drops", "dropped", "gravity", "on the floor"),
     "occluder": ("behind", "hidden", "hides", "occluder", "occluded", "occlusion", "box", "disappears"),
-    "camera": ("orbit", "orbits", "orbiting", "pan", "pans", "panning", "camera moves", "moving camera", "circles"),
+    "camera": ("orbit", "orbits", "orbiting", "pan", "pans", "panning", "camera moves", "moving camera", "circles",
+               "camera turns", "camera swings", "swinging camera"),
     "collision": ("collide", "collides", "colliding", "collision", "hit", "hits", "crash", "crashes"),
+    "kicked": ("kick", "kicks", "kicked", "kicking", "push", "pushes", "pushed", "shove", "shoved"),
+    "marks": ("mark", "marks", "marked", "marking", "paint", "paints", "painted", "painting", "trail", "trails"),
 }
 
 
@@ -41,8 +44,25 @@ class EnrichedPrompt:
     added: tuple[str, ...] = ()  # what the caption says that the prompt did not (filled-in details)
 
 
+# The caption grammar's sentences (playground.world.captions), read back per ball; "a"/"an" also reads prompts.
+_BALL = r"(?:the|a|an) (\w+) ball"
+_WHERE = r"(?:(slowly|fast) )?((?:toward|away from) the camera(?: and to the (?:left|right))?|to the (?:left|right))"
+_MOTION = re.compile(_BALL + r" (?:(?:rolls|moves|drifts) " + _WHERE + r"|(stays still)|falls and bounces on the "
+                     r"floor(?:, drifting " + _WHERE + r")?)( and bounces off the wall)?")
+_COLLIDE = re.compile(_BALL + r" and the (\w+) ball collide")
+_BEHIND = re.compile(_BALL + r" passes behind the (\w+) (wall|box)")
+_KICK = re.compile(_BALL + r" is kicked(?: " + _WHERE + r")?")
+_CAMERA = re.compile(r"camera (orbits around the scene|swings around the scene|pans|turns) to the (left|right)"
+                     r"( and back)?|camera (?:is still|does not move)")
+_CAMERA_KIND = {"orbits around the scene": "orbit", "swings around the scene": "orbit", "pans": "pan", "turns": "turn"}
+
+
 def prompt_attributes(text: str) -> dict:
-    """Attributes a text names: colours, ball count, and flags for gravity / occluder / camera / collision."""
+    """Attributes a text names: colours, ball count, flags for gravity / occluder / camera / collision / kicked /
+    marks, and what the caption grammar's sentences say ball by ball: motion (heading, "still" without one),
+    speed adverb, wall bounces, collision pairs, occlusions, kick headings, the camera's motion ("still", "orbit
+    left", "pan right", ...; absent when the text does not say). For a rich caption this is the inverse of
+    `playground.world.captions.caption_labels`."""
     low = text.lower()
     words = re.findall(r"[a-z]+|\d+", low)
     attrs: dict = {"colours": sorted({w for w in words if w in COLOURS})}
@@ -55,6 +75,27 @@ def prompt_attributes(text: str) -> dict:
             break
     for key, vocab in ATTRIBUTE_WORDS.items():
         attrs[key] = any((v in low) if " " in v else (v in words) for v in vocab)
+    motion, speed, walls = {}, {}, set()
+    for m in _MOTION.finditer(low):
+        color, adv, where, still, g_adv, g_where, wall = m.groups()
+        if color not in COLOURS:
+            continue
+        motion[color] = where or g_where or "still"
+        speed[color] = adv or g_adv or ""
+        if wall:
+            walls.add(color)
+    kicks: dict[str, list[str]] = {}
+    for m in _KICK.finditer(low):
+        if m.group(1) in COLOURS:
+            kicks.setdefault(m.group(1), []).append(m.group(3) or "")
+    attrs |= {"motion": motion, "speed": speed, "walls": sorted(walls),
+              "collisions": sorted("+".join(sorted(m.groups())) for m in _COLLIDE.finditer(low)),
+              "occlusions": sorted(f"{c} behind {o} {k}" for c, o, k in _BEHIND.findall(low)),
+              "kicks": kicks}
+    cam = _CAMERA.search(low)
+    if cam:
+        kind, side, back = cam.groups()
+        attrs["camera_motion"] = f"{_CAMERA_KIND[kind]} {side}{back or ''}" if kind else "still"
     return attrs
 
 

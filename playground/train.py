@@ -49,6 +49,10 @@ class TrainConfig:
     short_durations: tuple[int, ...] = (1, 8)  # frames; drawn with short_prob, cut from main clips
     short_prob: float = 0.1
     short_caption_fraction: float = 0.3  # re-captioning: these clips only carry the vague caption
+    # how they get a rich one: "captioner" (playground.captioner, trained first with CAPTIONER_CONFIGS[captioner])
+    # or "nearest_neighbour" (the caption of the nearest rich-captioned clip in latent space; always measured)
+    recaption_method: str = "captioner"
+    captioner: str = "default"
     # autoencoder
     ae_channels: tuple[int, ...] = (16, 32)  # 2x spatial compression: small balls keep their colour
     latent_channels: int = 4
@@ -100,7 +104,7 @@ CONFIGS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(
         name="tiny", clips=48, aspect_clips=8, frames=8, ae_channels=(8, 16, 16), ae_steps=30, ae_batch=16,
         hidden_size=32, depth=2, num_heads=2, dit_steps=40, batch=4, warmup=5, log_every=5, sample_every=10**9,
-        enrich_captions=20, lr=2e-3, short_durations=(1, 4), lr_restarts=(),
+        enrich_captions=20, lr=2e-3, short_durations=(1, 4), lr_restarts=(), captioner="tiny",
         # un-anchored and un-preconditioned, so that its loss starts at the data's scale and the tests see it fall
         # within 40 steps (anchored, it starts at the copy-last error, already small on these clips; preconditioned,
         # at 1 by design, and a 0.07M model does not take it down 30% in 40 steps)
@@ -159,6 +163,51 @@ def recaption(latents: torch.Tensor, rich: list[str], short_only: np.ndarray) ->
             for k in keys:
                 right[k] += want.get(k) == got.get(k)
     return used, {k: v / max(1, len(queries)) for k, v in right.items()}
+
+
+def recaption_with_captioner(captioner, frames: np.ndarray, rich: list[str], short_only: np.ndarray,
+                             seed: int = 0) -> tuple[list[str], dict]:
+    """Give short-caption clips the rich caption the learned captioner writes for their frames (N, T, H, W, 3).
+
+    Returns the captions used for training and how often the captioner's caption agrees with the clip's true rich
+    caption (playground.captioner.agreement: per attribute, all goal attributes at once, the whole caption)."""
+    from .captioner import agreement, caption_labels_text
+
+    used = list(rich)
+    queries = np.flatnonzero(short_only)
+    labels = captioner.describe(frames[queries]) if len(queries) else []
+    for i, lab in zip(queries, labels):
+        used[i] = caption_labels_text(lab, seed=seed + int(i))
+    return used, agreement(labels, [prompt_attributes(rich[i]) for i in queries])
+
+
+def nearest_neighbour_agreement(latents: torch.Tensor, rich: list[str], short_only: np.ndarray) -> dict:
+    """The nearest-neighbour method (recaption) scored as the captioner is (playground.captioner.agreement)."""
+    from .captioner import agreement
+
+    used, _ = recaption(latents, rich, short_only)
+    q = np.flatnonzero(short_only)
+    return agreement([prompt_attributes(used[i]) for i in q], [prompt_attributes(rich[i]) for i in q])
+
+
+def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path):
+    """The captioner of CAPTIONER_CONFIGS[cfg.captioner], trained once per machine and config (it depends on its
+    config alone: its own seeded simulator clips) and kept in the cache."""
+    import hashlib
+
+    from .captioner import CAPTIONER_CONFIGS, Captioner, train_captioner
+
+    ccfg = CAPTIONER_CONFIGS[cfg.captioner]
+    key = hashlib.sha256(json.dumps(asdict(ccfg), sort_keys=True).encode()).hexdigest()[:12]
+    path = cache_dir / f"captioner_{cfg.captioner}_{key}"
+    if (path / "config.json").exists():
+        return Captioner.from_pretrained(path).eval(), path
+    tmp = path.with_name(path.name + ".tmp")
+    train_captioner(ccfg, tmp, cache_dir)
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return Captioner.from_pretrained(path).eval(), path
 
 
 def cached_text_embeddings(captions: list[str], text_encoder, cache_dir: Path) -> torch.Tensor:
@@ -352,7 +401,10 @@ def ema_update(ema, model, decay: float) -> None:
         pe.lerp_(pm.detach(), 1 - decay)
 
 
-def export_model(cfg: TrainConfig, ema, vae, enricher, out_dir: Path, card_extra: dict) -> None:
+def export_model(cfg: TrainConfig, ema, vae, enricher, out_dir: Path, card_extra: dict,
+                 captioner_dir: Path | None = None) -> None:
+    """The model folder: the pipeline's components, the enricher's index, the captioner that re-captioned the data
+    (its measured eval.json kept while the weights are unchanged), the card and results beside them."""
     pipe = build_pipeline(ema, vae)
     pipe.enricher = enricher
     pipe.defaults = {"frames": cfg.frames, "height": cfg.height, "width": cfg.width}
@@ -365,6 +417,12 @@ def export_model(cfg: TrainConfig, ema, vae, enricher, out_dir: Path, card_extra
             if f.is_file() and f.name not in ("model_index.json", "training.json"):
                 shutil.copy(f, tmp / f.name)
     (tmp / "training.json").write_text(json.dumps(card_extra, indent=1))
+    if captioner_dir is not None:
+        shutil.copytree(captioner_dir, tmp / "captioner")
+        old, weights = out_dir / "captioner", "diffusion_pytorch_model.safetensors"
+        if (old / "eval.json").is_file() and (old / weights).is_file() \
+                and (old / weights).read_bytes() == (tmp / "captioner" / weights).read_bytes():
+            shutil.copy(old / "eval.json", tmp / "captioner" / "eval.json")
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(tmp, out_dir)
@@ -411,15 +469,25 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     vae_metrics = json.loads((run_dir / "vae" / "metrics.json").read_text())
     encode_buckets(vae, buckets, device)
 
-    # Re-captioning (main bucket) and text embeddings for every clip.
+    # Re-captioning and text embeddings for every clip: the short-caption share gets a rich caption from the
+    # captioner (or its nearest neighbour's); both methods are scored on the main bucket.
+    if cfg.recaption_method not in ("captioner", "nearest_neighbour"):
+        raise ValueError(f"recaption_method must be 'captioner' or 'nearest_neighbour', got {cfg.recaption_method!r}")
+    captioner, captioner_dir = load_or_train_captioner(cfg, cache_dir)
     text_encoder = shared_text_encoder()
-    recap_acc = None
+    recap_acc, recap = None, {"method": cfg.recaption_method}
     all_caps: list[str] = []
     for key, b in buckets.items():
         short_only = np.random.default_rng((cfg.seed, 4, *key)).random(len(b["rich"])) < cfg.short_caption_fraction
         caps, acc = recaption(b["latents"], b["rich"], short_only)
+        if cfg.recaption_method == "captioner" or key == (cfg.height, cfg.width):
+            cap_caps, cap_acc = recaption_with_captioner(captioner, b["frames"], b["rich"], short_only, cfg.seed)
+        if cfg.recaption_method == "captioner":
+            caps = cap_caps
         if key == (cfg.height, cfg.width):
             recap_acc = acc
+            recap |= {"clips": int(short_only.sum()), "captioner": cap_acc,
+                      "nearest_neighbour": nearest_neighbour_agreement(b["latents"], b["rich"], short_only)}
         b["text_index"] = np.arange(len(all_caps), len(all_caps) + len(caps))
         all_caps.extend(caps)
     text_table = cached_text_embeddings(all_caps, text_encoder, cache_dir)  # (N_all, 384)
@@ -450,7 +518,8 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     ema.to(device)
     raw = accelerator.unwrap_model(model)
     print(f"DiT: {count_parameters(raw) / 1e6:.2f}M parameters; autoencoder "
-          f"{count_parameters(vae) / 1e6:.2f}M; re-captioning accuracy {recap_acc}")
+          f"{count_parameters(vae) / 1e6:.2f}M; re-captioning ({cfg.recaption_method}) agreement, all attributes at "
+          f"once: captioner {recap['captioner']['all']:.3f}, nearest neighbour {recap['nearest_neighbour']['all']:.3f}")
 
     # SIGTERM / SIGINT end the loop at the next step boundary and checkpoint, so a run can be moved or resized.
     stop = {"flag": False}
@@ -473,7 +542,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     loop_t = time.time()
 
     def extra():
-        return {"compute_s": compute_s + time.time() - loop_t, "recaption_accuracy": recap_acc,
+        return {"compute_s": compute_s + time.time() - loop_t, "recaption_accuracy": recap_acc, "recaption": recap,
                 "vae_psnr_db": vae_metrics["psnr_db"],
                 "dit_parameters": count_parameters(raw), "vae_parameters": count_parameters(vae),
                 "mixed_precision": precision_log, "config": asdict(cfg)}
@@ -503,11 +572,11 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
             sample_grid(cfg, ema, vae, buckets, text_encoder, run_dir / "samples" / f"step_{step:06d}.png", device)
         if accelerator.is_main_process and time.time() - last_ckpt > cfg.ckpt_every_s:
             save_checkpoint(ckpt, raw, ema, opt, step, extra())
-            export_model(cfg, ema, vae, enricher, model_dir, {"step": step, **extra()})
+            export_model(cfg, ema, vae, enricher, model_dir, {"step": step, **extra()}, captioner_dir)
             last_ckpt = time.time()
     bar.close()
     info = {"step": step, **extra()}
     if accelerator.is_main_process:
         save_checkpoint(ckpt, raw, ema, opt, step, extra())
-        export_model(cfg, ema, vae, enricher, model_dir, info)
+        export_model(cfg, ema, vae, enricher, model_dir, info, captioner_dir)
     return info

@@ -9,6 +9,7 @@ import gradio as gr
 
 import re
 
+from ..captioner import describe_video, load_captioner
 from ..enrich import EnrichedPrompt
 from ..pipeline import LIMITS
 from ..viz.frames import frame_strip
@@ -127,6 +128,9 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                                  "speed - in the training caption style; never adds objects or events)",
                                  elem_id="gen-enrich")
             enriched = gr.Textbox(label="Prompt that conditions the model", interactive=False, elem_id="gen-enriched")
+            captioner = load_captioner(ctx.model_dir)  # None when the model folder has no captioner/
+            seen = gr.Textbox(label="What the captioner sees in the result (the learned captioner's caption of the "
+                              "video)", interactive=False, visible=captioner is not None, elem_id="gen-captioner")
             spans = gr.HighlightedText(label="Your words and what enrichment added", combine_adjacent=True,
                                        show_legend=True, color_map={YOURS: "green", ADDED: "orange"},
                                        elem_id="gen-spans")
@@ -183,8 +187,13 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                        summary_of(ctx, r), r, enrichment_spans(r.enriched), run_note(ctx, r))
 
     inputs = [prompt, source, upload, family, split, scene_seed, k, frames, resolution, steps, guidance, seed, enrich]
-    action([go.click, prompt.submit], run, inputs, [preview, video, strip, enriched, summary, result], status,
-           "generate", page_only=[spans], concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)
+    gen_events = action([go.click, prompt.submit], run, inputs, [preview, video, strip, enriched, summary, result],
+                        status, "generate", page_only=[spans], concurrency_id=MODEL,
+                        concurrency_limit=ctx.concurrency_limit)
+    if captioner is not None:
+        for ev in gen_events:
+            ev.then(lambda r: describe_video(captioner, r.frames)[0] if r is not None else "", [result], seen,
+                    api_visibility="private", queue=False)
 
     def show_observed(source, upload, family, split, scene_seed, k, frames, resolution):
         h, w = parse_resolution(resolution, ctx.pipe.spatial_factor)
