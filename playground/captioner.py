@@ -524,8 +524,10 @@ def to_markdown(res: dict, training: dict | None = None) -> str:
     baseline on the same clips; goals from the issue that asked for the captioner."""
     splits = res["splits"]
     has_nn = all("nearest_neighbour" in splits[s] for s in splits)
+    name_of = {"train": "in-distribution", "heldout": "held-out"}
     head = "| attribute | goal (held-out) |" + "".join(
-        f" captioner {s} |" + (f" nearest neighbour {s} |" if has_nn else "") for s in splits)
+        f" captioner {name_of.get(s, s)} |" + (f" nearest neighbour {name_of.get(s, s)} |" if has_nn else "")
+        for s in splits)
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for key in ("all", "caption") + tuple(res["goal_keys"]) + tuple(res["detail_keys"]):
         goal = GOALS.get(key, 0.90) if key in res["goal_keys"] or key == "all" else None
@@ -536,6 +538,12 @@ def to_markdown(res: dict, training: dict | None = None) -> str:
             if has_nn:
                 row += f" {100 * splits[s]['nearest_neighbour'][key]:.1f}% |"
         lines.append(row)
+    if "heldout" in splits:
+        held = splits["heldout"]["captioner"]
+        missed = [k for k in ("all",) + tuple(res["goal_keys"]) if held[k] < GOALS.get(k, 0.90)]
+        lines += ["", "Goals met on held-out clips: " + (", ".join(k for k in ("all",) + tuple(res["goal_keys"])
+                                                                  if k not in missed) or "none")
+                  + "; missed: " + (", ".join(missed) or "none") + "."]
     c = res["config"]
     text = [f"{c['clips']} fresh clips per split (seed {c['seed']}, disjoint from the captioner's training clips; "
             "families " + ", ".join(f"{f} {100 * w:.0f}%" for f, w in c["families"]) + ")"
