@@ -337,7 +337,6 @@ class WorldSimPipeline(DiffusionPipeline):
             record = SamplingTrace(sigmas=[float(s) for s in scheduler.sigmas],
                                    token_grid=self.transformer.token_grid(*lat_shape[2:]), estimated_bytes=est)
 
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
         for i, t in enumerate(self.progress_bar(scheduler.timesteps)):
             sigma = scheduler.sigmas[i]
             latents = latents * (1 - m) + cond_latents * m  # observed frames are clean
@@ -345,19 +344,8 @@ class WorldSimPipeline(DiffusionPipeline):
             if record is not None and i in trace.attention_steps:
                 capture = AttentionCapture(layers=set(trace.attention_layers) if trace.attention_layers else None,
                                            heads=trace.attention_heads, batch_index=0)
-            x_in = torch.cat([latents, latents]) if do_cfg else latents
-            with autocast:
-                x0 = self.transformer(
-                    x_in,
-                    sigma.expand(x_in.shape[0]).to(device),
-                    text_embeds=text,
-                    cond_latents=torch.cat([cond_latents, cond_latents]) if do_cfg else cond_latents,
-                    cond_mask=torch.cat([cond_mask, cond_mask]) if do_cfg else cond_mask,
-                    capture=capture,
-                ).float()
-            if do_cfg:
-                x0_c, x0_u = x0.chunk(2)
-                x0 = x0_u + guidance_scale * (x0_c - x0_u)
+            x0 = self._predict_x0(latents, sigma, text, do_cfg, guidance_scale, cond_latents, cond_mask,
+                                  capture=capture)
             x0 = x0 * (1 - m) + cond_latents * m
             if record is not None:
                 if trace.latents:
@@ -380,8 +368,9 @@ class WorldSimPipeline(DiffusionPipeline):
         return WorldSimOutput(frames=frames, latents=latents.cpu(), prompts=enriched, trace=record)
 
     def _predict_x0(self, latents, sigma, text, do_cfg, guidance_scale, cond_latents, cond_mask, cond_sigma=None,
-                    actions=None) -> torch.Tensor:
-        """The guided x0 prediction of one denoising step (the unconditional half of the batch has no text)."""
+                    actions=None, capture: AttentionCapture | None = None) -> torch.Tensor:
+        """The guided x0 prediction of one denoising step (the unconditional half of the batch has no text); both
+        the joint sampler and the next-chunk rollout call it."""
         two = (lambda z: None if z is None else torch.cat([z, z])) if do_cfg else (lambda z: z)  # noqa: E731
         x_in = two(latents)
         autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
@@ -389,7 +378,7 @@ class WorldSimPipeline(DiffusionPipeline):
         with autocast:
             x0 = self.transformer(x_in, sigma.expand(x_in.shape[0]).to(self.device), text_embeds=text,
                                   cond_latents=two(cond_latents), cond_mask=two(cond_mask),
-                                  cond_sigma=two(cond_sigma), actions=two(actions)).float()
+                                  cond_sigma=two(cond_sigma), actions=two(actions), capture=capture).float()
         if do_cfg:
             x0_c, x0_u = x0.chunk(2)
             x0 = x0_u + guidance_scale * (x0_c - x0_u)
