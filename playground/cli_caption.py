@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+
+def _fail(msg: str):
+    # `python -m playground` runs __main__ as a script, so its UserError is not importable here as the same class
+    print(f"error: {msg}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _repo() -> Path:
@@ -52,12 +59,11 @@ def add_caption_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _captioner(model: str):
-    from .__main__ import UserError
     from .captioner import load_captioner
 
     cap = load_captioner(model)
     if cap is None:
-        raise UserError(f"no captioner in {model} (looked for {Path(model) / 'captioner' / 'config.json'}); "
+        _fail(f"no captioner in {model} (looked for {Path(model) / 'captioner' / 'config.json'}); "
                         "train one with `python -m playground caption train --out DIR`")
     return cap
 
@@ -76,11 +82,10 @@ def cmd_train(args) -> None:
 def cmd_eval(args) -> None:
     from dataclasses import replace
 
-    from .__main__ import UserError
     from .captioner import EvalConfig, evaluate_captioner
 
     if not 10 <= args.clips <= 20000:
-        raise UserError(f"--clips must be in [10, 20000], got {args.clips}")
+        _fail(f"--clips must be in [10, 20000], got {args.clips}")
     cap = _captioner(args.model)
     vae = None
     if not args.no_baseline:
@@ -88,7 +93,7 @@ def cmd_eval(args) -> None:
 
         vae_dir = Path(args.model) / "vae"
         if not (vae_dir / "config.json").is_file():
-            raise UserError(f"the nearest-neighbour baseline needs the autoencoder at {vae_dir}; or pass "
+            _fail(f"the nearest-neighbour baseline needs the autoencoder at {vae_dir}; or pass "
                             "--no-baseline")
         vae = VideoAutoencoder.from_pretrained(vae_dir).eval()
     cfg = replace(EvalConfig(), clips=args.clips, seed=args.seed, **({"donors": args.donors} if args.donors else {}))
@@ -101,7 +106,6 @@ def cmd_eval(args) -> None:
 def cmd_describe(args) -> None:
     import numpy as np
 
-    from .__main__ import UserError
     from .captioner import describe_video
 
     cap = _captioner(args.model)
@@ -112,17 +116,17 @@ def cmd_describe(args) -> None:
             data = json.loads(Path(args.scene).read_text())
             frames = make_clip(Scene.from_dict(data.get("scene", data))).frames
         except FileNotFoundError:
-            raise UserError(f"--scene: no such file {args.scene}")
+            _fail(f"--scene: no such file {args.scene}")
         except (ValueError, KeyError, TypeError) as e:
-            raise UserError(f"--scene: not a valid scene file: {e}")
+            _fail(f"--scene: not a valid scene file: {e}")
     else:
         try:
             frames = np.load(args.npy, allow_pickle=False)
         except (FileNotFoundError, ValueError) as e:
-            raise UserError(f"--npy: cannot read {args.npy} as a numpy array without pickle: {e}")
+            _fail(f"--npy: cannot read {args.npy} as a numpy array without pickle: {e}")
     try:
         caption, labels = describe_video(cap, frames)
     except ValueError as e:
-        raise UserError(str(e))
+        _fail(str(e))
     print(caption)
     print(json.dumps(labels))

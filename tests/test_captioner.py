@@ -118,3 +118,14 @@ def test_a_video_with_a_colour_swapped_gets_the_swapped_colour(shipped):
 def test_describe_video_names_what_it_needs():
     with pytest.raises(ValueError, match=r"\(T, H, W, 3\) uint8"):
         describe_video(Captioner(channels=(8, 8, 8), head_hidden=16), np.zeros((4, 32, 32), np.uint8))
+
+
+def test_caption_describe_command_prints_a_caption_and_rejects_a_missing_file(shipped, tmp_path, capsys):
+    from playground.__main__ import main
+
+    np.save(tmp_path / "clip.npy", sample_clip("gravity", "train", seed=1).frames)
+    assert main(["caption", "describe", "--npy", str(tmp_path / "clip.npy")]) == 0
+    assert "on a checkered floor" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["caption", "describe", "--npy", str(tmp_path / "missing.npy")])
+    assert e.value.code == 2 and "--npy" in capsys.readouterr().err
