@@ -190,20 +190,29 @@ def nearest_neighbour_agreement(latents: torch.Tensor, rich: list[str], short_on
     return agreement([prompt_attributes(used[i]) for i in q], [prompt_attributes(rich[i]) for i in q])
 
 
-def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path):
+def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path | None = None):
     """The captioner of CAPTIONER_CONFIGS[cfg.captioner], trained once per machine and config (it depends on its
-    config alone: its own seeded simulator clips) and kept in the cache."""
+    config alone: its own seeded simulator clips) and kept in the cache; one already in `model_dir/captioner` that
+    was trained with the same config (its training.json) is taken instead of training again."""
     import hashlib
 
     from .captioner import CAPTIONER_CONFIGS, Captioner, train_captioner
 
     ccfg = CAPTIONER_CONFIGS[cfg.captioner]
-    key = hashlib.sha256(json.dumps(asdict(ccfg), sort_keys=True).encode()).hexdigest()[:12]
+    conf = json.loads(json.dumps(asdict(ccfg)))
+    key = hashlib.sha256(json.dumps(conf, sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir / f"captioner_{cfg.captioner}_{key}"
     if (path / "config.json").exists():
         return Captioner.from_pretrained(path).eval(), path
     tmp = path.with_name(path.name + ".tmp")
-    train_captioner(ccfg, tmp, cache_dir)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    shipped = None if model_dir is None else Path(model_dir) / "captioner"
+    if shipped is not None and (shipped / "training.json").is_file() \
+            and json.loads((shipped / "training.json").read_text()).get("config") == conf:
+        shutil.copytree(shipped, tmp)
+    else:
+        train_captioner(ccfg, tmp, cache_dir)
     if path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)
@@ -473,7 +482,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     # captioner (or its nearest neighbour's); both methods are scored on the main bucket.
     if cfg.recaption_method not in ("captioner", "nearest_neighbour"):
         raise ValueError(f"recaption_method must be 'captioner' or 'nearest_neighbour', got {cfg.recaption_method!r}")
-    captioner, captioner_dir = load_or_train_captioner(cfg, cache_dir)
+    captioner, captioner_dir = load_or_train_captioner(cfg, cache_dir, model_dir)
     text_encoder = shared_text_encoder()
     recap_acc, recap = None, {"method": cfg.recaption_method}
     all_caps: list[str] = []

@@ -129,3 +129,11 @@ def test_caption_describe_command_prints_a_caption_and_rejects_a_missing_file(sh
     with pytest.raises(SystemExit) as e:
         main(["caption", "describe", "--npy", str(tmp_path / "missing.npy")])
     assert e.value.code == 2 and "--npy" in capsys.readouterr().err
+
+
+def test_training_takes_the_shipped_captioner_when_its_config_matches(shipped, tmp_path):
+    from playground.train import CONFIGS, load_or_train_captioner
+
+    cap, path = load_or_train_captioner(CONFIGS["default"], tmp_path, SHIPPED)  # no 25-minute retraining
+    weights = "diffusion_pytorch_model.safetensors"
+    assert (path / weights).read_bytes() == (SHIPPED / "captioner" / weights).read_bytes()
