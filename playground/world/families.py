@@ -327,20 +327,25 @@ def _with_kicks(rng, scene: Scene, rng_split, n_kicks: int) -> Scene | None:
     kicked = _valid(replace(scene, kicks=kicks))
     if kicked is None:
         return None
-    vis = occlusion_visibility(kicked)
-    if any(vis[k.frame, k.ball] < KICK_VISIBLE for k in kicks):
+    vis = occlusion_visibility(kicked, frames=[k.frame for k in kicks])  # only the kick frames: this runs often
+    if any(vis[j, k.ball] < KICK_VISIBLE for j, k in enumerate(kicks)):
         return None
     return kicked
 
 
-def occlusion_visibility(scene: Scene, size: int = 32) -> np.ndarray:
-    """Visible fraction (T, N) from a cheap id-buffer render (size x size, no supersampling)."""
+def occlusion_visibility(scene: Scene, size: int = 32, frames=None) -> np.ndarray:
+    """Visible fraction (T, N) from a cheap id-buffer render (size x size, no supersampling); with `frames`
+    (indices), only those frames are rendered and the result is (len(frames), N)."""
     traj = simulate(scene)
     K = intrinsics(scene.camera.fov_deg, size, size)
     Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
+    pos = traj.positions
+    if frames is not None:
+        idx = np.asarray(frames, dtype=int)
+        Rt, pos = Rt[idx], pos[idx]
     radii = np.array([b.radius for b in scene.balls])
-    out = render(scene, traj.positions, K, Rt, size, size, ss=1, with_ids=True)
-    centers, area, half = sphere_ellipse(traj.positions, radii, K, Rt)
+    out = render(scene, pos, K, Rt, size, size, ss=1, with_ids=True)
+    centers, area, half = sphere_ellipse(pos, radii, K, Rt)
     return visible_fraction(out, area, half, centers, size, size, 1)
 
 
