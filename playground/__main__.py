@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = REPO / "models" / "worldsim-s"
+from .paths import DEFAULT_MODEL_DIR as DEFAULT_MODEL
+from .paths import REPO_ROOT as REPO
 
 
 class UserError(Exception):

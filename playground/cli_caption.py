@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from .paths import DEFAULT_MODEL_DIR
+
 
 def _fail(msg: str):
     # `python -m playground` runs __main__ as a script, so its UserError is not importable here as the same class
@@ -24,7 +26,7 @@ def _repo() -> Path:
 
 
 def _default_model_dir() -> Path:
-    return _repo() / "models" / "worldsim-s"
+    return DEFAULT_MODEL_DIR
 
 
 def add_caption_parser(subparsers) -> argparse.ArgumentParser:
