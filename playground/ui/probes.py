@@ -98,7 +98,8 @@ def summary_figure(table: pd.DataFrame, rows: list[str]) -> go.Figure:
     """Two panels that never share an axis: each probe's first lower-is-better metric per split (errors) on the
     left, its first higher-is-better metric (rates, shares) on the right; one bar per row (truth, baselines,
     model). A missing bar is n/a for that row."""
-    colours = {"truth": "#9ca3af", "copy_last": "#f59e0b", "const_velocity": "#38bdf8", "model": "#a78bfa"}
+    colours = {"truth": "#9ca3af", "copy_last": "#f59e0b", "const_velocity": "#38bdf8", "no_action": "#34d399",
+               "model": "#a78bfa"}
     fig = make_subplots(rows=1, cols=2, subplot_titles=("errors and counts: lower is better",
                                                         "rates and shares: higher is better"))
     for col, better in ((1, "lower"), (2, "higher")):
