@@ -3,8 +3,8 @@
 Frame-wise 2-D convolutions (time folded into the batch): the world's frames are simple, and a per-frame latent is
 what the app's latent view shows frame by frame. Temporal modelling is left entirely to the DiT. The shipped model
 compresses 2x: at 4x a ball of 3-4 px radius at 32x32 falls into one or two latent pixels, and the decoder of a
-small autoencoder returned it in the wrong colour or not at all (the parser found the right balls in 60% of
-reconstructed frames at 4x, 87% at 2x with the ball-weighted loss of playground.train.ae_loss).
+small autoencoder returned it in the wrong colour or not at all (runs/ae-pilot/README.md has the measured rates
+and the study of wider latents with more channels).
 """
 
 from __future__ import annotations
