@@ -16,7 +16,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from einops import rearrange
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
+from .diffusion.chunks import next_chunk_window
 from .diffusion.flow import add_noise, logit_normal_sigmas, masked_x0_loss
 from .enrich import PromptEnricher, prompt_attributes
 from .models.autoencoder import VideoAutoencoder
@@ -76,6 +77,14 @@ class TrainConfig:
     dit_ball_weight: float = 1.0
     # exact GELU; the tanh approximation bought no speed here (bench_model --against: 1.02x)
     gelu_approximate: str = "none"
+    # "joint": predict every unobserved frame of a clip at once; "next_chunk": predict one chunk (a temporal patch)
+    # from the context_frames before it, the context noised up to max_context_sigma and the model told how much
+    # (context_noise), short_context_prob of the batches with fewer context frames (playground.diffusion.chunks)
+    objective: str = "joint"
+    context_frames: int = 4
+    context_noise: bool = False
+    max_context_sigma: float = 0.3
+    short_context_prob: float = 0.15
     dit_steps: int = 31000  # resumable; the measured compute is in the model card (training.json compute_s)
     batch: int = 16
     lr: float = 4e-4
@@ -347,6 +356,8 @@ def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: 
     b = buckets[key]
     n = b["latents"].shape[0]
     idx = rng.integers(0, n, cfg.batch)
+    if cfg.objective == "next_chunk":
+        return _next_chunk_batch(cfg, b, text_table, idx, rng)
     start = rng.integers(0, cfg.frames - frames + 1)
     x0 = b["latents"][idx, :, start : start + frames].float()  # (B, c, T, h, w)
     text = text_table[b["text_index"][idx]]  # (B, 384)
@@ -366,17 +377,33 @@ def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: 
         m = rearrange(m, "(b t) 1 h w -> b 1 t h w", b=cfg.batch)
         m = torch.maximum(m, last_observed_anchor(m, obs_mask))  # where the ball is, and where the anchor has it
         weight = 1 + (cfg.dit_ball_weight - 1) * m
-    return x0, text, obs_mask, sigma, noise, weight
+    return x0, text, obs_mask, sigma, noise, weight, None, None
 
 
-def dit_loss(model, x0, text, obs_mask, sigma, noise, weight=None, raw: SpacetimeDiT | None = None) -> torch.Tensor:
+def _next_chunk_batch(cfg: TrainConfig, b: dict, text_table: torch.Tensor, idx: np.ndarray, rng: np.random.Generator):
+    """make_batch for objective="next_chunk": one window per clip (next_chunk_window), the same tuple as the joint
+    batch plus the noised context latents and their noise levels."""
+    text = text_table[b["text_index"][idx]]  # (B, 384)
+    text[torch.from_numpy(rng.random(cfg.batch) < cfg.text_dropout)] = 0
+    gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    win = next_chunk_window(b["latents"][idx], rng, gen, cfg.context_frames, cfg.patch_size_t,
+                            cfg.max_context_sigma if cfg.context_noise else 0.0, cfg.short_context_prob)
+    sigma = logit_normal_sigmas(cfg.batch, gen)
+    noise = torch.randn(win.x0.shape, generator=gen)
+    return win.x0, text, win.cond_mask, sigma, noise, None, win.cond_latents, win.cond_sigma
+
+
+def dit_loss(model, x0, text, obs_mask, sigma, noise, weight=None, raw: SpacetimeDiT | None = None,
+             cond_latents: torch.Tensor | None = None, cond_sigma: torch.Tensor | None = None) -> torch.Tensor:
     """x0 error over the frames to predict; with precondition="edm", measured on the network's own output (EDM's
     weighting); `weight` (B, 1, T, h, w) or None weights latent pixels. `raw`: the model without its distributed
-    wrapper (default: `model` itself)."""
+    wrapper (default: `model` itself). `cond_latents`: what the model sees of the observed frames (a next-chunk
+    batch's noised context; default: the clean x0) and `cond_sigma` their noise levels."""
+    cond = x0 if cond_latents is None else cond_latents
     m = obs_mask[:, None, :, None, None]
-    x_t = add_noise(x0, noise, sigma) * (1 - m) + x0 * m  # observed frames stay clean
-    x0_hat = model(x_t, sigma, text_embeds=text, cond_latents=x0, cond_mask=obs_mask)
-    c_out = (raw or model).skip(x_t, sigma, x0, obs_mask)[2]
+    x_t = add_noise(x0, noise, sigma) * (1 - m) + cond * m  # observed frames as the model is given them
+    x0_hat = model(x_t, sigma, text_embeds=text, cond_latents=cond, cond_mask=obs_mask, cond_sigma=cond_sigma)
+    c_out = (raw or model).skip(x_t, sigma, cond, obs_mask)[2]
     return masked_x0_loss(x0_hat, x0, 1 - obs_mask, c_out if torch.is_tensor(c_out) else None, weight)
 
 
@@ -509,7 +536,8 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
                          patch_size=cfg.patch_size, hidden_size=cfg.hidden_size, depth=cfg.depth,
                          num_heads=cfg.num_heads, attention_pattern=cfg.attention_pattern, anchor=cfg.anchor,
                          precondition=cfg.precondition, residual_std=residual_std,
-                         gelu_approximate=cfg.gelu_approximate)
+                         gelu_approximate=cfg.gelu_approximate, objective=cfg.objective,
+                         context_frames=cfg.context_frames, context_noise=cfg.context_noise)
     ema = SpacetimeDiT.from_config(model.config)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
@@ -560,10 +588,10 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
         if stop["flag"] or (max_minutes is not None and time.time() - t_start > max_minutes * 60):
             break
         batch = make_batch(cfg, buckets, text_table, step, accelerator.process_index)
-        x0, text, obs_mask, sigma, noise, weight = (t if t is None else t.to(device) for t in batch)
+        x0, text, obs_mask, sigma, noise, weight, cond, cond_sigma = (t if t is None else t.to(device) for t in batch)
         for g in opt.param_groups:
             g["lr"] = learning_rate(cfg, step)
-        loss = dit_loss(model, x0, text, obs_mask, sigma, noise, weight, raw)
+        loss = dit_loss(model, x0, text, obs_mask, sigma, noise, weight, raw, cond, cond_sigma)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -86,7 +86,7 @@ def test_dit_ball_weight_covers_the_balls_of_each_frame_and_of_its_anchor():
     buckets = {(32, 32): {"frames": frames, "latents": torch.zeros(1, 4, 8, 16, 16), "text_index": np.array([0])}}
     cfg = replace(CONFIGS["tiny"], frames=8, batch=3, aspect_prob=0.0, short_prob=0.0, no_obs_prob=0.0,
                   dit_ball_weight=5.0)
-    _, _, obs_mask, _, _, weight = make_batch(cfg, buckets, torch.zeros(1, 384), step=0)
+    _, _, obs_mask, _, _, weight, _, _ = make_batch(cfg, buckets, torch.zeros(1, 384), step=0)
     balls = F.max_pool2d(ball_mask(frames[0])[:, :, 0], 2)[:, 0] > 0  # (T, 16, 16) on the latent grid
     assert set(weight.unique().tolist()) == {1.0, 5.0}
     for b in range(cfg.batch):
@@ -94,7 +94,7 @@ def test_dit_ball_weight_covers_the_balls_of_each_frame_and_of_its_anchor():
         for t in range(cfg.frames):
             want = balls[t] | balls[min(t, last)]
             assert torch.equal(weight[b, 0, t] == 5.0, want)
-    assert make_batch(replace(cfg, dit_ball_weight=1.0), buckets, torch.zeros(1, 384), step=0)[-1] is None
+    assert make_batch(replace(cfg, dit_ball_weight=1.0), buckets, torch.zeros(1, 384), step=0)[5] is None
 
 
 def test_learning_rate_cosine_cycles_with_warm_restarts():
@@ -128,3 +128,22 @@ def test_resume_records_which_steps_ran_in_which_precision(tmp_path, cache_dir):
     assert info["mixed_precision"] == [[0, "no"], [3, "bf16"]]
     written = json.loads((tmp_path / "model" / "training.json").read_text())
     assert written["mixed_precision"] == [[0, "no"], [3, "bf16"]]
+
+
+def test_tiny_next_chunk_config_trains_and_rolls_out(tmp_path, cache_dir, text_encoder):
+    """objective="next_chunk": windows of context + one chunk with told context noise; the exported pipeline
+    rolls the model out chunk by chunk."""
+    from playground.world import sample_clip
+
+    cfg = replace(CONFIGS["tiny"], name="tiny-chunk", objective="next_chunk", context_frames=4, context_noise=True,
+                  dit_steps=6)
+    info = train(cfg, tmp_path / "run", tmp_path / "model", cache_dir)
+    assert info["step"] == 6 and all(np.isfinite(_losses(tmp_path / "run")))
+    pipe = WorldSimPipeline.from_pretrained(tmp_path / "model", text_encoder=text_encoder)
+    assert pipe.rolls_out and pipe.transformer.config.context_noise
+    pipe.set_progress_bar_config(disable=True)
+    frames = sample_clip("inertia", "train", 0, n_frames=8).frames
+    chunks = []
+    out = pipe("", observed_frames=frames[:4], num_frames=12, num_inference_steps=2, enrich_prompt=False,
+               generator=torch.Generator().manual_seed(0), callback_on_chunk_end=lambda d: chunks.append(d["start"]))
+    assert out.frames.shape == (1, 12, 32, 32, 3) and chunks == [4, 6, 8, 10]
