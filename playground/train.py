@@ -109,6 +109,11 @@ class TrainConfig:
 CONFIGS: dict[str, TrainConfig] = {
     # the shipped model: trains on 2 CPU cores, resumed across sessions
     "default": TrainConfig(name="worldsim-s"),
+    # world model v2's pilot: today's joint recipe against the next-chunk recipe, same data, same size, run for equal
+    # CPU time (`--minutes 40` each, nothing else running); one cosine cycle long enough that neither decays early
+    "pilot-joint": TrainConfig(name="pilot-joint", dit_steps=100_000, lr_restarts=()),
+    "pilot-chunk": TrainConfig(name="pilot-chunk", dit_steps=100_000, lr_restarts=(), objective="next_chunk",
+                               context_noise=True),
     # seconds, for tests and smoke runs
     "tiny": TrainConfig(
         name="tiny", clips=48, aspect_clips=8, frames=8, ae_channels=(8, 16, 16), ae_steps=30, ae_batch=16,
