@@ -93,7 +93,7 @@ def simulate(scene: Scene) -> Trajectories:
         kicks.setdefault(kick.frame, []).append(kick)
     mass = np.array([ball_mass(x) for x in r])
     events: list[Event] = []
-    p, v = p, apply_kicks(p, v, mass, kicks.get(0, []), 0, events)
+    v = apply_kicks(p, v, mass, kicks.get(0, []), 0, events)
     positions[0], velocities[0] = p, v
     pairs = np.triu_indices(len(r), 1)
     for f in range(1, T):

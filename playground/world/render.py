@@ -147,7 +147,8 @@ def render(scene: Scene, positions: np.ndarray, K: np.ndarray, Rt: np.ndarray, h
     ti, tj = np.floor(p_bg[..., 0] / TILE).astype(np.int64), np.floor(p_bg[..., 2] / TILE).astype(np.int64)
     tile = (ti + tj) & 1
     bg_rgb[is_floor_bg] = np.where(tile[is_floor_bg, None] == 1, FLOOR_LIGHT, FLOOR_DARK)
-    codes = np.where(is_floor_bg, tile_code(ti, tj), -1)  # (T or 1, P)
+    # floor tile per ray, only where marks are drawn or the ids asked for (the training cache's path needs neither)
+    codes = np.where(is_floor_bg, tile_code(ti, tj), -1) if with_ids or len(effects) else None  # (T or 1, P)
     is_box_bg = (bg_idx < M) & np.isfinite(t_bg)
     if M and is_box_bg.any():
         tt, pp = np.nonzero(is_box_bg)
@@ -155,7 +156,8 @@ def render(scene: Scene, positions: np.ndarray, K: np.ndarray, Rt: np.ndarray, h
         box_rgb = np.array([OCCLUDER_PALETTE[oc.color] for oc in scene.occluders], dtype=np.float64)
         bg_rgb[tt, pp] = box_rgb[m] * FACE_SHADE[face[tt, pp, m], None]
     if static:
-        t_bg, bg_idx, bg_rgb, codes = (np.broadcast_to(a, (T,) + a.shape[1:]) for a in (t_bg, bg_idx, bg_rgb, codes))
+        t_bg, bg_idx, bg_rgb = (np.broadcast_to(a, (T,) + a.shape[1:]) for a in (t_bg, bg_idx, bg_rgb))
+        codes = None if codes is None else np.broadcast_to(codes, (T,) + codes.shape[1:])
     if len(effects):
         made = mark_frames(effects, codes)  # (T, P)
         marked = (codes >= 0) & (made <= np.arange(T)[:, None])
