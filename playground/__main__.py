@@ -1,4 +1,4 @@
-"""Command line: `python -m playground {world,generate,probe,caption,train} ...`."""
+"""Command line: `python -m playground {world,generate,probe,caption,inspect,emergence,train} ...`."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def cmd_train(args) -> None:
     model_dir = Path(args.model_dir or REPO / "models" / cfg.name)
     cache_dir = Path(args.cache_dir or REPO / "cache")
     info = train(cfg, run_dir, model_dir, cache_dir, max_minutes=args.minutes, max_steps=args.steps,
-                 mixed_precision=args.mixed_precision)
+                 mixed_precision=args.mixed_precision, max_compute_minutes=args.compute_minutes)
     print(f"stopped at step {info['step']}; model written to {model_dir}")
 
 
@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .inspect.cli import add_inspect_parser
 
     add_inspect_parser(sub)
+    from .emergence import add_emergence_parser
+
+    add_emergence_parser(sub)
 
     g = sub.add_parser("generate", help="sample a video from the world model")
     g.add_argument("--prompt", default="", help="text prompt (short prompts are enriched)")
@@ -119,9 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--config", choices=sorted(CONFIGS), default="default")
     t.add_argument("--minutes", type=float, default=None, help="stop (and checkpoint) after this long")
     t.add_argument("--steps", type=int, default=None, help="stop after this many more DiT steps")
+    t.add_argument("--compute-minutes", type=float, default=None,
+                   help="stop when the run's DiT training time, summed over all its sessions, reaches this")
     t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
-    t.add_argument("--mixed-precision", choices=("no", "bf16"), default=None,
-                   help="bf16 autocast for the DiT (fast on CPUs with AVX512-BF16/AMX, and on GPUs); "
+    t.add_argument("--mixed-precision", choices=("no", "bf16", "auto"), default=None,
+                   help="bf16 autocast for the DiT (fast on CPUs with AVX512-BF16/AMX, and on GPUs); auto: bf16 "
+                        "only where it is fast here; "
                         "default: accelerate's setting, fp32 without one")
     t.add_argument("--run-dir", help="checkpoints, logs and samples (default runs/<name>)")
     t.add_argument("--model-dir", help="where the model folder is written (default models/<name>)")

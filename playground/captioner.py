@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -468,11 +468,10 @@ def nearest_neighbour_labels(vae, donor_frames: np.ndarray, donor_captions: list
                              query_frames: np.ndarray) -> list[dict]:
     """The baseline: each query clip borrows the rich caption of its nearest donor in the autoencoder's latent
     space (playground.train.recaption, the method the shipped DiT's short-caption clips were labelled with)."""
-    from .pipeline import from_uint8
     from .train import recaption
 
     with torch.no_grad():
-        lat = torch.cat([vae.encode(from_uint8(f[i : i + 64])) for f in (donor_frames, query_frames)
+        lat = torch.cat([vae.encode_frames(f[i : i + 64]) for f in (donor_frames, query_frames)
                          for i in range(0, len(f), 64)])
     nd, nq = len(donor_frames), len(query_frames)
     short_only = np.arange(nd + nq) >= nd

@@ -38,9 +38,9 @@ from tqdm.auto import tqdm
 
 from .diffusion.sampler import SAMPLER_TEXT, sampler_name
 from .paths import DEFAULT_MODEL_DIR
-from .pipeline import from_uint8
 from .probes.parser import color_track, parse_video
 from .world import sample_clip
+from .world.actions import kick_to_pixel
 
 EVAL_SEED_BASE = 2_000_000_000
 
@@ -74,12 +74,15 @@ def _track_errors(centroids_pred: np.ndarray, gt_c: np.ndarray, gt_vis: np.ndarr
 
 
 def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldout"), steps: int = 20,
-             guidance: float = 2.0, seed: int = 0, progress: bool = True) -> dict:
-    """Scores per split and row (see the module docstring)."""
+             guidance: float = 2.0, seed: int = 0, progress: bool = True, use_actions: bool = True) -> dict:
+    """Scores per split and row (see the module docstring). A model that takes actions is given each clip's kicks
+    unless `use_actions` is False (then it is rolled out as if nobody kicked, as a model without actions is)."""
     T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
     lost_pos = float(np.hypot(H, W) / 4)
+    takes_actions = bool(getattr(pipe, "accepts_actions", False)) and use_actions
     result: dict = {"trials": trials, "observed": observed, "frames": T, "height": H, "width": W, "steps": steps,
-                    "guidance": guidance, "sampler": sampler_name(pipe), "splits": {}}
+                    "guidance": guidance, "sampler": sampler_name(pipe), "model_actions": takes_actions,
+                    "splits": {}}
     for split in splits:
         names = ("truth", "autoencoder", "model", "copy_last", "const_velocity")
         rows = {r: {"kept": [], "v": [], "p": [], "fail": Counter()} for r in names
@@ -87,8 +90,12 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
         for i in tqdm(range(trials), desc=f"evaluate {split}", disable=not progress):
             clip = sample_clip("mixed", split, seed=EVAL_SEED_BASE + seed * 10_000 + i, n_frames=T, height=H, width=W)
             gen = torch.Generator().manual_seed(seed * 10_000 + i)
+            extra = {}
+            if takes_actions:  # a world model that takes actions is told the clip's kicks, as a player would give them
+                extra["actions"] = [kick_to_pixel(clip.scene, k, H, W) for k in clip.scene.kicks]
             out = pipe(clip.caption, observed_frames=clip.frames[:observed], num_frames=T, height=H, width=W,
-                       num_inference_steps=steps, guidance_scale=guidance, generator=gen, enrich_prompt=False)
+                       num_inference_steps=steps, guidance_scale=guidance, generator=gen, enrich_prompt=False,
+                       **extra)
             videos = {
                 "truth": clip.frames,
                 "model": out.frames[0],
@@ -97,7 +104,7 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
             }
             if "autoencoder" in rows:
                 with torch.no_grad():
-                    z = pipe.vae.encode(from_uint8(clip.frames[None]).to(pipe.device))
+                    z = pipe.vae.encode_frames(clip.frames[None])
                 videos["autoencoder"] = pipe.decode_latents(z)[0]
             parsed = {name: parse_video(v) for name, v in videos.items()}
             for name in videos:
@@ -174,12 +181,18 @@ def to_markdown(result: dict) -> str:
 def denoise_error(pipe, clips: int = 12, observed: int = 4, sigmas=(1.0, 0.7, 0.5, 0.3, 0.1, 0.03),
                   seed: int = 0) -> dict:
     """The DiT's x0 error at fixed noise levels: true latents of held-out in-distribution clips, noised to sigma,
-    the first `observed` frames given clean, the caption as text, no guidance. At low sigma the input nearly is the
-    answer, so the error there is the floor the network adds to every sampled video."""
+    the first `observed` frames given clean, the caption as text, no guidance (a next-chunk model: its window, the
+    observed frames as context and the chunk after them). At low sigma the input nearly is the answer, so the
+    error there is the floor the network adds to every sampled video."""
     T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
     vids = [sample_clip("mixed", "train", seed=EVAL_SEED_BASE + seed * 10_000 + i, n_frames=T, height=H, width=W)
             for i in range(clips)]
-    z = pipe.vae.encode(from_uint8(np.stack([v.frames for v in vids])).to(pipe.device))  # (N, c, T, h, w)
+    z = pipe.vae.encode_frames(np.stack([v.frames for v in vids]))  # (N, c, T, h, w)
+    if getattr(pipe, "rolls_out", False):  # a next-chunk model sees its window: the observed frames and one chunk
+        cfg = pipe.transformer.config
+        observed = min(observed, int(cfg.context_frames))
+        z = z[:, :, :observed + int(cfg.patch_size_t)]
+        T = z.shape[2]
     text = pipe.encode_text([v.caption for v in vids])
     mask = torch.zeros(clips, T, device=pipe.device)
     mask[:, :observed] = 1
@@ -208,6 +221,8 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sampler", choices=("shipped", "ode", "stochastic"), default="shipped",
                     help="the model's own scheduler config, or its scheduler with stochastic_sampling off / on")
+    ap.add_argument("--no-actions", action="store_true",
+                    help="roll a model that takes actions out without the clips' kicks")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     pipe = WorldSimPipeline.from_pretrained(args.model)
@@ -216,7 +231,7 @@ def main(argv=None) -> None:
             pipe.scheduler.config, stochastic_sampling=args.sampler == "stochastic")
     pipe.set_progress_bar_config(disable=True)
     res = evaluate(pipe, trials=args.trials, observed=args.observed, steps=args.steps, guidance=args.guidance,
-                   seed=args.seed)
+                   seed=args.seed, use_actions=not args.no_actions)
     res["denoise"] = denoise_error(pipe, observed=args.observed, seed=args.seed)
     print(to_markdown(res))
     if args.json:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
-from .conditioning import action_map
+from .conditioning import Conditioning, action_map
 from .diffusion.flow import x0_to_velocity
 from .enrich import EnrichedPrompt, PromptEnricher
 from .models.autoencoder import VideoAutoencoder
@@ -73,6 +73,12 @@ class SamplingTrace:
     attention_meta: dict[str, dict] = field(default_factory=dict)
     token_grid: tuple[int, int, int] = (0, 0, 0)
     estimated_bytes: int = 0
+    keep_latents: bool = True
+    # per step: (first frame, frames) of the window the model denoised - the whole video for a joint model, the
+    # context plus the chunk for a rollout (whose latents/x0 are the whole video as it stood, zeros not made yet)
+    windows: list[tuple[int, int]] = field(default_factory=list)
+    # per captured step: the model's exact inputs (x_t, sigma, Conditioning) so that a view can replay the model
+    inputs: dict[int, dict] = field(default_factory=dict)
 
     def nbytes(self) -> int:
         n = sum(t.numel() * t.element_size() for t in self.latents + self.x0)
@@ -80,23 +86,27 @@ class SamplingTrace:
 
 
 @dataclass
+class DenoiseStep:
+    """One step of WorldSimPipeline.denoise: its number in the call and in its loop, sigma and timestep, x_t before
+    it, the guided x0 prediction, the latents after it, the attention captured (or None) and the Conditioning."""
+
+    step: int
+    index: int
+    sigma: float
+    timestep: torch.Tensor
+    x_t: torch.Tensor
+    x0: torch.Tensor
+    next_latents: torch.Tensor
+    capture: AttentionCapture | None
+    cond: Conditioning
+
+
+@dataclass
 class WorldSimOutput:
-    frames: np.ndarray  # (B, T, H, W, 3) uint8
+    frames: np.ndarray | None  # (B, T, H, W, 3) uint8 (None with output_type="latent")
     latents: torch.Tensor  # (B, c, T, h, w) final latents
     prompts: list[EnrichedPrompt]
     trace: SamplingTrace | None = None
-
-
-def to_uint8(frames: torch.Tensor) -> np.ndarray:
-    """(B, 3, T, H, W) in [-1, 1] -> (B, T, H, W, 3) uint8."""
-    x = ((frames.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 4, 1).cpu().numpy()
-
-
-def from_uint8(frames: np.ndarray) -> torch.Tensor:
-    """(B, T, H, W, 3) uint8 -> (B, 3, T, H, W) in [-1, 1]."""
-    x = torch.from_numpy(np.array(frames, dtype=np.uint8)).float() / 127.5 - 1
-    return x.permute(0, 4, 1, 2, 3)
 
 
 class WorldSimPipeline(DiffusionPipeline):
@@ -154,6 +164,11 @@ class WorldSimPipeline(DiffusionPipeline):
         return bool(self.transformer.config.get("action_channels", 0))
 
     @property
+    def num_timesteps(self) -> int:
+        """Denoising steps of the last call, all chunks together (diffusers' attribute)."""
+        return getattr(self, "_num_timesteps", 0)
+
+    @property
     def rolls_out(self) -> bool:
         """Whether the model predicts the next chunk from the frames before it (rolled out chunk by chunk)."""
         return self.transformer.config.get("objective", "joint") == "next_chunk"
@@ -180,7 +195,7 @@ class WorldSimPipeline(DiffusionPipeline):
     @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor) -> np.ndarray:
         """(B, c, T, h, w) -> (B, T, H, W, 3) uint8."""
-        return to_uint8(self.vae.decode(latents.to(self.device, torch.float32)))
+        return self.vae.decode_frames(latents)
 
     def check_inputs(self, prompts, observed, num_frames, height, width, steps, guidance_scale) -> None:
         def _int_in(name, value, key):
@@ -251,7 +266,10 @@ class WorldSimPipeline(DiffusionPipeline):
         actions: list | None = None,
         context_sigma: float = 0.0,
         callback_on_chunk_end: Callable[[dict], None] | None = None,
-    ) -> WorldSimOutput:
+        callback_on_step_end_tensor_inputs: list[str] = ("latents",),
+        output_type: str = "np",
+        return_dict: bool = True,
+    ) -> WorldSimOutput | tuple:
         """Sample videos.
 
         Args:
@@ -268,14 +286,21 @@ class WorldSimPipeline(DiffusionPipeline):
                 seed, same inputs -> same video.
             enrich_prompt: expand short prompts into the training caption style (reported in `prompts`).
             trace: record per-step latents / x0 predictions / attention maps (bounded: see TraceConfig.max_bytes).
-            callback_on_step_end: called after every step with {"step", "num_steps", "sigma", "latents", "x0"}
-                (a next-chunk model: also "chunk"; steps count within the chunk).
+            callback_on_step_end: diffusers' contract: called after every step as
+                callback(pipe, step, timestep, callback_kwargs) with the tensors named in
+                `callback_on_step_end_tensor_inputs` ("latents": after the step, "x0": the step's guided x0
+                prediction, "x_t": before it - a rollout's are its window's -, "video_x0": the whole video's x0
+                as it stands); a returned dict with "latents" replaces them. Steps are numbered
+                through the whole call (a rollout: chunk * num_inference_steps + step; `pipe.current_chunk`),
+                `pipe.num_timesteps` is their number.
             actions: pixel actions (playground.world.PixelAction, frames counted from the video's first frame),
                 one list for every video or a list per video; only for models that take them (`accepts_actions`).
             context_sigma: next-chunk models with context noise: the noise level put on the context frames at
                 sampling time (the model is told it), drawn from `generator`.
             callback_on_chunk_end: next-chunk models: called after every chunk with {"chunk", "start", "frames"
                 (B, n, H, W, 3) uint8 of the new frames, "latents"} - the app streams frames as they are made.
+            output_type: "np" (uint8 frames) or "latent" (frames None; the latents only).
+            return_dict: False returns the tuple (frames,).
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         if not prompts:
@@ -295,154 +320,193 @@ class WorldSimPipeline(DiffusionPipeline):
             raise ValueError("this model takes no actions (its transformer has action_channels = 0)")
         if not isinstance(context_sigma, (int, float)) or not 0.0 <= context_sigma < 1.0:
             raise ValueError(f"context_sigma must be a number in [0, 1), got {context_sigma!r}")
+        if output_type not in ("np", "latent"):
+            raise ValueError(f"output_type must be 'np' or 'latent', got {output_type!r}")
+        bad = set(callback_on_step_end_tensor_inputs) - {"latents", "x0", "x_t", "video_x0"}
+        if bad:
+            raise ValueError(f"callback_on_step_end_tensor_inputs: unknown {sorted(bad)}; choose from latents, x0, "
+                             "x_t, video_x0")
 
-        device = self.device
         b = len(prompts)
         f = self.vae.spatial_compression
-        c = self.vae.config.latent_channels
-        lat_shape = (b, c, num_frames, height // f, width // f)
-
+        lat_shape = (b, self.vae.config.latent_channels, num_frames, height // f, width // f)
         enriched = [self.enrich(p) if enrich_prompt else EnrichedPrompt(p, p.strip(), "as given", 1.0) for p in prompts]
-        text = self.encode_text([e.text for e in enriched])  # (B, 384); zeros = no text
-        do_cfg = guidance_scale != 1.0
-        if do_cfg:
-            text = torch.cat([text, torch.zeros_like(text)])
-
-        if self.rolls_out:
-            if trace is not None:
-                raise ValueError("tracing a next-chunk rollout is not supported yet: sample without a trace")
-            return self._rollout(enriched, text, do_cfg, guidance_scale, obs, lat_shape, num_inference_steps,
-                                 generator, actions, float(context_sigma), callback_on_step_end,
-                                 callback_on_chunk_end)
-
-        cond_latents = torch.zeros(lat_shape, device=device)
-        cond_mask = torch.zeros(b, num_frames, device=device)
-        n_obs = 0
-        if obs is not None:
-            n_obs = obs.shape[1]
-            cond_latents[:, :, :n_obs] = self.vae.encode(from_uint8(obs).to(device))
-            cond_mask[:, :n_obs] = 1
-        m = cond_mask[:, None, :, None, None]
-
-        latents = torch.randn(lat_shape, generator=generator, dtype=torch.float32).to(device)
-        scheduler = copy.deepcopy(self.scheduler)  # schedulers keep a step index: one per call
-        scheduler.set_timesteps(num_inference_steps, device=device)
-
+        cond = self.conditioning([e.text for e in enriched], obs, lat_shape, actions)
+        n_obs = 0 if obs is None else obs.shape[1]
+        steps = num_inference_steps
+        n_chunks = self.num_chunks(num_frames, n_obs) if self.rolls_out else 1
         record = None
         if trace is not None:
-            est = self.estimate_trace_bytes(trace, lat_shape[1:], num_inference_steps)
+            est = self.estimate_trace_bytes(trace, lat_shape[1:], steps * n_chunks)
             if est > trace.max_bytes:
                 raise ValueError(f"the requested trace needs about {est / 2**20:.0f} MiB, over the limit of "
                                  f"{trace.max_bytes / 2**20:.0f} MiB: capture fewer steps, layers or heads")
-            record = SamplingTrace(sigmas=[float(s) for s in scheduler.sigmas],
-                                   token_grid=self.transformer.token_grid(*lat_shape[2:]), estimated_bytes=est)
-
-        for i, t in enumerate(self.progress_bar(scheduler.timesteps)):
-            sigma = scheduler.sigmas[i]
-            latents = latents * (1 - m) + cond_latents * m  # observed frames are clean
-            capture = None
-            if record is not None and i in trace.attention_steps:
-                capture = AttentionCapture(layers=set(trace.attention_layers) if trace.attention_layers else None,
-                                           heads=trace.attention_heads, batch_index=0)
-            x0 = self._predict_x0(latents, sigma, text, do_cfg, guidance_scale, cond_latents, cond_mask,
-                                  capture=capture)
-            x0 = x0 * (1 - m) + cond_latents * m
-            if record is not None:
-                if trace.latents:
-                    record.latents.append(latents[0].detach().to("cpu", torch.float16))
-                    record.x0.append(x0[0].detach().to("cpu", torch.float16))
-                if capture is not None:
-                    record.attention[i] = capture.weights
-                    record.attention_meta.update(capture.meta)
-            v = x0_to_velocity(latents, x0, sigma)
-            # the generator also draws the fresh noise of a stochastic scheduler: same seed, same video
-            latents = scheduler.step(v, t, latents, generator=generator, return_dict=False)[0]
-            if callback_on_step_end is not None:
-                callback_on_step_end({"step": i, "num_steps": num_inference_steps, "sigma": float(sigma),
-                                      "latents": latents, "x0": x0})
-
-        latents = latents * (1 - m) + cond_latents * m
-        frames = self.decode_latents(latents)
+            record = SamplingTrace(sigmas=[], token_grid=self.transformer.token_grid(*lat_shape[2:]),
+                                   estimated_bytes=est, keep_latents=trace.latents)
+        self._num_timesteps = steps * n_chunks
+        if self.rolls_out:
+            video = self._rollout(cond, n_obs, steps, guidance_scale, generator, float(context_sigma), trace, record,
+                                  callback_on_step_end, callback_on_step_end_tensor_inputs, callback_on_chunk_end)
+        else:
+            latents = torch.randn(lat_shape, generator=generator, dtype=torch.float32).to(self.device)
+            bar = self.progress_bar(total=steps)
+            for st in self.denoise(cond, latents, steps, guidance_scale, generator, trace):
+                self._record_step(record, st, st.step, st.x_t, st.x0, (0, num_frames))
+                self._step_callback(callback_on_step_end, callback_on_step_end_tensor_inputs, st, st.step)
+                bar.update(1)
+            bar.close()
+            video = st.next_latents * (1 - cond.mask[:, None, :, None, None]) + cond.latents * cond.mask[:, None, :, None, None]
+        if record is not None:
+            record.sigmas.append(0.0)
+        frames = self.decode_latents(video)
         if obs is not None:
             frames[:, :n_obs] = obs  # observed frames come back exactly as given
-        return WorldSimOutput(frames=frames, latents=latents.cpu(), prompts=enriched, trace=record)
+        if output_type == "latent":
+            frames = None
+        out = WorldSimOutput(frames=frames, latents=video.cpu(), prompts=enriched, trace=record)
+        return out if return_dict else (out.frames,)
 
-    def _predict_x0(self, latents, sigma, text, do_cfg, guidance_scale, cond_latents, cond_mask, cond_sigma=None,
-                    actions=None, capture: AttentionCapture | None = None) -> torch.Tensor:
-        """The guided x0 prediction of one denoising step (the unconditional half of the batch has no text); both
-        the joint sampler and the next-chunk rollout call it."""
-        two = (lambda z: None if z is None else torch.cat([z, z])) if do_cfg else (lambda z: z)  # noqa: E731
-        x_in = two(latents)
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
-                    else contextlib.nullcontext())
-        with autocast:
-            x0 = self.transformer(x_in, sigma.expand(x_in.shape[0]).to(self.device), text_embeds=text,
-                                  cond_latents=two(cond_latents), cond_mask=two(cond_mask),
-                                  cond_sigma=two(cond_sigma), actions=two(actions), capture=capture).float()
-        if do_cfg:
-            x0_c, x0_u = x0.chunk(2)
-            x0 = x0_u + guidance_scale * (x0_c - x0_u)
-        return x0
-
-    def _rollout(self, enriched, text, do_cfg, guidance_scale, obs, lat_shape, steps, generator, actions,
-                 context_sigma, callback_on_step_end, callback_on_chunk_end) -> WorldSimOutput:
-        """A next-chunk model rolled out: each chunk (one temporal patch of frames) is denoised from the last
-        `context_frames` frames before it (fewer at the start; none for a text-only first chunk), then appended."""
-        device = self.device
-        cfg = self.transformer.config
+    # ------------------------------------------------------------------ the denoising core
+    def conditioning(self, texts: list[str], observed: np.ndarray | None, lat_shape: tuple, actions=None,
+                     extra_frames: int = 0) -> Conditioning:
+        """The Conditioning of a call: texts ("" = no text), observed uint8 frames (B, T_obs, H, W, 3) or None,
+        pixel actions (one list for every video or a list per video; action models only), for latent videos of
+        lat_shape (B, c, T, h, w); the action maps reach `extra_frames` past T (a rollout's last chunk)."""
         b, c, T, h, w = lat_shape
-        k, chunk = int(cfg.context_frames), int(cfg.patch_size_t)
-        video = torch.zeros(lat_shape, device=device)
-        n_obs = 0 if obs is None else obs.shape[1]
-        if n_obs:
-            video[:, :, :n_obs] = self.vae.encode(from_uint8(obs).to(device))
-        amaps = None
+        device = self.device
+        latents = torch.zeros(lat_shape, device=device)
+        mask = torch.zeros(b, T, device=device)
+        if observed is not None:
+            n = observed.shape[1]
+            latents[:, :, :n] = self.vae.encode_frames(observed)
+            mask[:, :n] = 1
+        text = self.encode_text(texts)
+        has_text = torch.tensor([bool(t.strip()) for t in texts], device=device)
+        sigma = torch.zeros(b, T, device=device) if self.transformer.config.get("context_noise", False) else None
+        maps = None
         if self.accepts_actions:
             per_video = actions if actions and isinstance(actions[0], (list, tuple)) else [actions or []] * b
             if len(per_video) != b:
                 raise ValueError(f"actions: got {len(per_video)} lists for {b} videos")
             f = self.vae.spatial_compression
-            amaps = torch.stack([action_map(a, T + chunk, h, w, f) for a in per_video]).to(device)  # (B, A, T+, h, w)
+            chunk = int(self.transformer.config.patch_size_t)
+            maps = torch.stack([action_map(a, T + chunk, h, w, f) for a in per_video]).to(device)
+        return Conditioning(latents, mask, text, has_text, sigma, maps)
+
+    def num_chunks(self, num_frames: int, n_obs: int) -> int:
+        """How many chunks a rollout of num_frames frames from n_obs observed ones denoises."""
+        chunk = int(self.transformer.config.patch_size_t)
+        return math.ceil(max(0, num_frames - n_obs) / chunk)
+
+    def denoise(self, cond: Conditioning, latents: torch.Tensor, steps: int, guidance_scale: float,
+                generator: torch.Generator | None, trace: TraceConfig | None = None, step_offset: int = 0):
+        """The one denoising loop: yields a DenoiseStep per scheduler step (x_t, the guided x0 prediction, the
+        next latents, attention when `trace` asks for this step), observed frames held clean throughout. Both the
+        joint sampler and every rollout chunk run it; `step_offset` numbers a chunk's steps in the whole call."""
+        scheduler = copy.deepcopy(self.scheduler)  # schedulers keep a step index: one per call
+        scheduler.set_timesteps(steps, device=self.device)
+        m = cond.mask[:, None, :, None, None]
+        guided = cond.with_unconditional() if guidance_scale != 1.0 else cond
+        for i, t in enumerate(scheduler.timesteps):
+            sigma = scheduler.sigmas[i]
+            latents = latents * (1 - m) + cond.latents * m
+            capture = None
+            if trace is not None and step_offset + i in trace.attention_steps:
+                capture = AttentionCapture(layers=set(trace.attention_layers) if trace.attention_layers else None,
+                                           heads=trace.attention_heads, batch_index=0)
+            x0 = self._predict_x0(latents, sigma, guided, guidance_scale, capture)
+            x0 = x0 * (1 - m) + cond.latents * m
+            v = x0_to_velocity(latents, x0, sigma)
+            # the generator also draws the fresh noise of a stochastic scheduler: same seed, same video
+            nxt = scheduler.step(v, t, latents, generator=generator, return_dict=False)[0]
+            st = DenoiseStep(step_offset + i, i, float(sigma), t, latents, x0, nxt, capture, cond)
+            yield st
+            latents = st.next_latents  # a step callback may have replaced them (diffusers' contract)
+
+    def _predict_x0(self, latents, sigma, guided: Conditioning, guidance_scale: float,
+                    capture: AttentionCapture | None = None) -> torch.Tensor:
+        """The guided x0 prediction of one step; `guided` is the Conditioning with its unconditional half when
+        guidance is on (Conditioning.with_unconditional)."""
+        do_cfg = guidance_scale != 1.0
+        x_in = torch.cat([latents, latents]) if do_cfg else latents
+        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+                    else contextlib.nullcontext())
+        with autocast:
+            x0 = self.transformer(x_in, sigma.expand(x_in.shape[0]).to(self.device), capture=capture,
+                                  **guided.model_kwargs()).float()
+        if do_cfg:
+            x0_c, x0_u = x0.chunk(2)
+            x0 = x0_u + guidance_scale * (x0_c - x0_u)
+        return x0
+
+    @staticmethod
+    def _record_step(record, st: "DenoiseStep", step: int, x_t_video, x0_video, window: tuple[int, int]) -> None:
+        if record is None:
+            return
+        record.sigmas.append(st.sigma)
+        record.windows.append(window)
+        if record.keep_latents:
+            record.latents.append(x_t_video[0].detach().to("cpu", torch.float16))
+            record.x0.append(x0_video[0].detach().to("cpu", torch.float16))
+        if st.capture is not None:
+            record.attention[step] = st.capture.weights
+            record.attention_meta.update(st.capture.meta)
+            c = st.cond
+            record.inputs[step] = {"latents": st.x_t[:1].detach().cpu(), "sigma": st.sigma,
+                                   "cond": Conditioning(c.latents[:1].cpu(), c.mask[:1].cpu(), c.text[:1].cpu(),
+                                                        c.has_text[:1].cpu(),
+                                                        None if c.sigma is None else c.sigma[:1].cpu(),
+                                                        None if c.actions is None else c.actions[:1].cpu())}
+
+    def _step_callback(self, callback, tensor_inputs, st: "DenoiseStep", step: int, video_x0=None) -> None:
+        """diffusers' contract: callback(pipe, step, timestep, callback_kwargs) with the asked-for tensors."""
+        if callback is None:
+            return
+        available = {"latents": st.next_latents, "x0": st.x0, "x_t": st.x_t,
+                     "video_x0": st.x0 if video_x0 is None else video_x0}
+        out = callback(self, step, st.timestep, {k: available[k] for k in tensor_inputs})
+        if isinstance(out, dict) and out.get("latents") is not None:
+            st.next_latents = out["latents"]
+
+    def _rollout(self, cond: Conditioning, n_obs: int, steps: int, guidance_scale: float, generator,
+                 context_sigma: float, trace, record, callback_on_step_end, tensor_inputs,
+                 callback_on_chunk_end) -> torch.Tensor:
+        """A next-chunk model rolled out: each chunk (one temporal patch of frames) is denoised from the last
+        `context_frames` frames before it (fewer at the start; none for a text-only first chunk), then appended.
+        Returns the latent video (B, c, T, h, w)."""
+        cfg = self.transformer.config
+        b, c, T, h, w = cond.latents.shape
+        k, chunk = int(cfg.context_frames), int(cfg.patch_size_t)
+        video = cond.latents.clone()
         t, i = n_obs, 0
         while t < T:
             n_ctx, n_new = min(k, t), min(chunk, T - t)
             W = n_ctx + chunk  # a whole chunk is always predicted; the last one is cropped
             ctx = video[:, :, t - n_ctx:t]
-            cond_latents = torch.zeros(b, c, W, h, w, device=device)
-            cond_mask = torch.zeros(b, W, device=device)
-            cond_sigma = torch.zeros(b, W, device=device) if cfg.get("context_noise", False) else None
-            if n_ctx:
-                if cond_sigma is not None and context_sigma > 0:
-                    noise = torch.randn(ctx.shape, generator=generator).to(device)
-                    ctx = (1 - context_sigma) * ctx + context_sigma * noise
-                    cond_sigma[:, :n_ctx] = context_sigma
-                cond_latents[:, :, :n_ctx] = ctx
-                cond_mask[:, :n_ctx] = 1
-            win_actions = None if amaps is None else amaps[:, :, t - n_ctx:t - n_ctx + W]
-            m = cond_mask[:, None, :, None, None]
-            latents = torch.randn((b, c, W, h, w), generator=generator, dtype=torch.float32).to(device)
-            scheduler = copy.deepcopy(self.scheduler)
-            scheduler.set_timesteps(steps, device=device)
-            for j, tt in enumerate(scheduler.timesteps):
-                sigma = scheduler.sigmas[j]
-                latents = latents * (1 - m) + cond_latents * m
-                x0 = self._predict_x0(latents, sigma, text, do_cfg, guidance_scale, cond_latents, cond_mask,
-                                      cond_sigma, win_actions)
-                x0 = x0 * (1 - m) + cond_latents * m
-                v = x0_to_velocity(latents, x0, sigma)
-                latents = scheduler.step(v, tt, latents, generator=generator, return_dict=False)[0]
-                if callback_on_step_end is not None:
-                    callback_on_step_end({"step": j, "num_steps": steps, "sigma": float(sigma), "latents": latents,
-                                          "x0": x0, "chunk": i})
-            new = latents[:, :, n_ctx:n_ctx + n_new]
+            if n_ctx and cond.sigma is not None and context_sigma > 0:
+                noise = torch.randn(ctx.shape, generator=generator).to(self.device)
+                ctx = (1 - context_sigma) * ctx + context_sigma * noise
+            win = cond.window(t - n_ctx, W, n_ctx, ctx, context_sigma if cond.sigma is not None else None)
+            latents = torch.randn((b, c, W, h, w), generator=generator, dtype=torch.float32).to(self.device)
+            self.current_chunk = i
+            want_video = record is not None or (callback_on_step_end is not None and "video_x0" in tensor_inputs)
+            for st in self.denoise(win, latents, steps, guidance_scale, generator, trace, step_offset=i * steps):
+                x0v = None
+                if want_video:  # the whole video as it stands: made chunks, this one's prediction, zeros after
+                    x0v = video.clone()
+                    x0v[:, :, t:t + n_new] = st.x0[:, :, n_ctx:n_ctx + n_new]
+                    x0v[:, :, t + n_new:] = 0
+                if record is not None:
+                    xv = x0v.clone()
+                    xv[:, :, t:t + n_new] = st.x_t[:, :, n_ctx:n_ctx + n_new]
+                    self._record_step(record, st, st.step, xv, x0v, (t - n_ctx, W))
+                self._step_callback(callback_on_step_end, tensor_inputs, st, st.step, x0v)
+            new = st.next_latents[:, :, n_ctx:n_ctx + n_new]
             video[:, :, t:t + n_new] = new
             if callback_on_chunk_end is not None:
                 callback_on_chunk_end({"chunk": i, "start": t, "frames": self.decode_latents(new), "latents": new})
             t, i = t + n_new, i + 1
-        frames = self.decode_latents(video)
-        if obs is not None:
-            frames[:, :n_obs] = obs  # observed frames come back exactly as given
-        return WorldSimOutput(frames=frames, latents=video.cpu(), prompts=enriched, trace=None)
+        return video
 
     def extend(
         self,

@@ -31,7 +31,8 @@ from .diffusion.flow import add_noise, logit_normal_sigmas, masked_x0_loss
 from .enrich import PromptEnricher, prompt_attributes
 from .models.autoencoder import VideoAutoencoder
 from .models.dit import SpacetimeDiT, count_parameters, last_observed_anchor
-from .pipeline import build_pipeline, from_uint8, shared_text_encoder, to_uint8
+from .models.autoencoder import from_uint8
+from .pipeline import build_pipeline, shared_text_encoder
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class TrainConfig:
     ae_batch: int = 32
     ae_lr: float = 2e-3
     ae_ball_weight: float = 10.0  # loss weight of the pixels the probe parser calls a ball (see ball_mask)
+    # a trained autoencoder folder (relative to the repository) taken instead of training one here; its latent
+    # shift and scale are measured on this run's clips. runs/ae-pilot/wide8_10k is made by
+    # `python runs/ae-pilot/pilot.py wide8_10k 32,64 8 10000 10 2e-3` (see runs/ae-pilot/README.md)
+    vae_init: str | None = None
     # DiT
     hidden_size: int = 128
     depth: int = 8
@@ -85,6 +90,8 @@ class TrainConfig:
     context_noise: bool = False
     max_context_sigma: float = 0.3
     short_context_prob: float = 0.15
+    # next_chunk: per-frame action maps of the clips' kicks as extra input channels (playground.conditioning)
+    action_channels: int = 0
     dit_steps: int = 31000  # resumable; the measured compute is in the model card (training.json compute_s)
     batch: int = 16
     lr: float = 4e-4
@@ -104,16 +111,31 @@ class TrainConfig:
     ckpt_every_s: float = 600.0
     sample_every: int = 2000
     enrich_captions: int = 3000
+    # emergence over compute: an EMA snapshot every this many seconds of DiT compute (0 = none), scored later by
+    # `python -m playground emergence RUN_DIR` into RUN_DIR/emergence.jsonl
+    snapshot_every_s: float = 0.0
+    # a run (relative to the repository) whose checkpoint this run starts from when it has none of its own: weights,
+    # EMA, optimizer state, step and compute carry over, so a pilot's winner continues without losing its compute
+    init_from: str | None = None
 
+
+_WIDE8 = dict(ae_channels=(32, 64), latent_channels=8, ae_steps=10_000, vae_init="runs/ae-pilot/wide8_10k")
 
 CONFIGS: dict[str, TrainConfig] = {
     # the shipped model: trains on 2 CPU cores, resumed across sessions
     "default": TrainConfig(name="worldsim-s"),
     # world model v2's pilot: today's joint recipe against the next-chunk recipe, same data, same size, run for equal
-    # CPU time (`--minutes 40` each, nothing else running); one cosine cycle long enough that neither decays early
-    "pilot-joint": TrainConfig(name="pilot-joint", dit_steps=100_000, lr_restarts=()),
+    # CPU time (`--compute-minutes 40` each, nothing else running); one cosine cycle long enough that neither
+    # decays early; both on the autoencoder of the autoencoder pilot (32, 64 channels, 8 latent channels)
+    "pilot-joint": TrainConfig(name="pilot-joint", dit_steps=100_000, lr_restarts=(), **_WIDE8, snapshot_every_s=600),
     "pilot-chunk": TrainConfig(name="pilot-chunk", dit_steps=100_000, lr_restarts=(), objective="next_chunk",
-                               context_noise=True),
+                               context_noise=True, action_channels=3, **_WIDE8, snapshot_every_s=600),
+    # world model v2, the pilot's winner continued (runs/pilot-v2/README.md): the next-chunk recipe from
+    # pilot-chunk's checkpoint, one cosine over dit_steps, within about 6 h of DiT compute in all (resumable;
+    # `--compute-minutes 360` caps it), an EMA snapshot every 45 compute-minutes for emergence over compute
+    "worldsim-v2": TrainConfig(name="worldsim-v2", dit_steps=56_000, lr_restarts=(), objective="next_chunk",
+                               context_noise=True, action_channels=3, **_WIDE8, snapshot_every_s=2700,
+                               init_from="runs/pilot-chunk"),
     # seconds, for tests and smoke runs
     "tiny": TrainConfig(
         name="tiny", clips=48, aspect_clips=8, frames=8, ae_channels=(8, 16, 16), ae_steps=30, ae_batch=16,
@@ -129,28 +151,50 @@ CONFIGS: dict[str, TrainConfig] = {
 
 # --------------------------------------------------------------------------- data
 def build_clip_cache(cfg: TrainConfig, cache_dir: Path) -> dict:
-    """Simulator clips for every size bucket, cached as .npz (deterministic for cfg.seed)."""
+    """Simulator clips for every size bucket, cached as .npz (deterministic for cfg.seed): frames, captions and each
+    clip's kicks as pixel actions (`actions`: (N, MAX_KICKS, 6) float32 rows frame, x, y, dx, dy, strength, NaN
+    where a clip has fewer kicks)."""
     from .world import sample_frames_batch
+    from .world.scene import MAX_KICKS
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     buckets = {}
     sizes = [((cfg.height, cfg.width), cfg.clips)] + [(s, cfg.aspect_clips) for s in cfg.aspect_sizes]
     for (h, w), n in sizes:
-        path = cache_dir / f"clips_{cfg.frames}x{h}x{w}_n{n}_s{cfg.seed}.npz"
+        path = cache_dir / f"clips_{cfg.frames}x{h}x{w}_n{n}_s{cfg.seed}_{cfg.family}_actions.npz"
         if not path.exists():
-            frames, rich, short = [], [], []
+            frames, rich, short, acts = [], [], [], []
             chunk = 250
             for i in tqdm(range(0, n, chunk), desc=f"simulating {n} clips at {h}x{w}"):
-                f, r, s = sample_frames_batch(min(chunk, n - i), seed=cfg.seed * 7_919 + h * 131 + w + i * 1_000_003,
-                                              family=cfg.family, split="train", n_frames=cfg.frames,
-                                              height=h, width=w)
-                frames.append(f), rich.extend(r), short.extend(s)
+                f, r, s, a = sample_frames_batch(min(chunk, n - i), seed=cfg.seed * 7_919 + h * 131 + w + i * 1_000_003,
+                                                 family=cfg.family, split="train", n_frames=cfg.frames,
+                                                 height=h, width=w, with_actions=True)
+                frames.append(f), rich.extend(r), short.extend(s), acts.extend(a)
+            table = np.full((n, MAX_KICKS, 6), np.nan, dtype=np.float32)
+            for j, clip_acts in enumerate(acts):
+                for k, a in enumerate(clip_acts):
+                    table[j, k] = (a.frame, a.x, a.y, a.dx, a.dy, a.strength)
             tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, frames=np.concatenate(frames), rich=np.array(rich), short=np.array(short))
+            np.savez(tmp, frames=np.concatenate(frames), rich=np.array(rich), short=np.array(short), actions=table)
             os.replace(tmp, path)
         d = np.load(path)
-        buckets[(h, w)] = {"frames": d["frames"], "rich": list(d["rich"]), "short": list(d["short"])}
+        buckets[(h, w)] = {"frames": d["frames"], "rich": list(d["rich"]), "short": list(d["short"]),
+                           "actions": d["actions"]}
     return buckets
+
+
+def clip_actions(table: np.ndarray) -> list:
+    """One row of the cache's action table (MAX_KICKS, 6) -> the clip's PixelActions."""
+    from .world.actions import PixelAction
+
+    return [PixelAction(int(r[0]), *map(float, r[1:])) for r in table if np.isfinite(r[0])]
+
+
+def action_maps(table: np.ndarray, frames: int, lat_h: int, lat_w: int, compression: int) -> torch.Tensor:
+    """Action tables (B, MAX_KICKS, 6) -> action maps (B, ACTION_CHANNELS, frames, lat_h, lat_w)."""
+    from .conditioning import action_map
+
+    return torch.stack([action_map(clip_actions(t), frames, lat_h, lat_w, compression) for t in table])
 
 
 def recaption(latents: torch.Tensor, rich: list[str], short_only: np.ndarray) -> tuple[list[str], dict]:
@@ -207,7 +251,8 @@ def nearest_neighbour_agreement(latents: torch.Tensor, rich: list[str], short_on
 def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path | None = None):
     """The captioner of CAPTIONER_CONFIGS[cfg.captioner], trained once per machine and config (it depends on its
     config alone: its own seeded simulator clips) and kept in the cache; one already in `model_dir/captioner` that
-    was trained with the same config (its training.json) is taken instead of training again."""
+    was trained with the same config (its training.json), or else in the shipped model folder, is taken instead of
+    training again."""
     import hashlib
 
     from .captioner import CAPTIONER_CONFIGS, Captioner, train_captioner
@@ -221,9 +266,13 @@ def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path |
     tmp = path.with_name(path.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    shipped = None if model_dir is None else Path(model_dir) / "captioner"
-    if shipped is not None and (shipped / "training.json").is_file() \
-            and json.loads((shipped / "training.json").read_text()).get("config") == conf:
+    from .paths import DEFAULT_MODEL_DIR
+
+    candidates = [] if model_dir is None else [Path(model_dir) / "captioner"]
+    candidates.append(DEFAULT_MODEL_DIR / "captioner")  # the shipped one, when a run writes its model elsewhere
+    shipped = next((c for c in candidates if (c / "training.json").is_file()
+                    and json.loads((c / "training.json").read_text()).get("config") == conf), None)
+    if shipped is not None:
         shutil.copytree(shipped, tmp)
     else:
         train_captioner(ccfg, tmp, cache_dir)
@@ -263,6 +312,17 @@ def save_checkpoint(path: Path, model, ema, opt, step: int, extra: dict) -> None
     (path / "state.json").write_text(json.dumps(meta, indent=1))
 
 
+def save_snapshot(snap_dir: Path, ema, step: int, compute_s: float, samples: int) -> Path:
+    """The EMA weights (fp16) at a point of the run, for emergence over compute (playground.emergence)."""
+    snap_dir.mkdir(parents=True, exist_ok=True)
+    path = snap_dir / f"step_{step:07d}"
+    path.mkdir(exist_ok=True)
+    save_file({k: v.half().contiguous() for k, v in ema.state_dict().items()}, str(path / "ema.safetensors"))
+    (path / "snapshot.json").write_text(json.dumps({"step": step, "compute_s": round(compute_s, 1),
+                                                    "samples_seen": samples}, indent=1))
+    return path
+
+
 def load_checkpoint(path: Path, model, ema, opt) -> dict:
     tensors = load_file(str(path / "state.safetensors"))
     meta = json.loads((path / "state.json").read_text())
@@ -299,12 +359,22 @@ def train_autoencoder(cfg: TrainConfig, buckets: dict, run_dir: Path, device) ->
     out = run_dir / "vae"
     if (out / "config.json").exists():
         return VideoAutoencoder.from_pretrained(out).to(device).eval()
+    main = buckets[(cfg.height, cfg.width)]["frames"]  # (N, T, H, W, 3)
+    n, t = main.shape[:2]
+    if cfg.vae_init is not None:
+        from .paths import REPO_ROOT
+
+        src = Path(cfg.vae_init) if Path(cfg.vae_init).is_absolute() else REPO_ROOT / cfg.vae_init
+        vae = VideoAutoencoder.from_pretrained(src).to(device)
+        got = (tuple(vae.config.channels), vae.config.latent_channels)
+        if got != (tuple(cfg.ae_channels), cfg.latent_channels):
+            raise ValueError(f"vae_init {cfg.vae_init}: channels, latent channels {got}, the config asks for "
+                             f"{(tuple(cfg.ae_channels), cfg.latent_channels)}")
+        return _finish_autoencoder(cfg, vae, main, out, None, device, source=str(cfg.vae_init))
     torch.manual_seed(cfg.seed)
     vae = VideoAutoencoder(latent_channels=cfg.latent_channels, channels=cfg.ae_channels).to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.ae_lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.ae_lr, total_steps=cfg.ae_steps, pct_start=0.1)
-    main = buckets[(cfg.height, cfg.width)]["frames"]  # (N, T, H, W, 3)
-    n, t = main.shape[:2]
     bar = tqdm(range(cfg.ae_steps), desc="autoencoder")
     for step in bar:
         rng = np.random.default_rng((cfg.seed, 1, step))
@@ -320,6 +390,12 @@ def train_autoencoder(cfg: TrainConfig, buckets: dict, run_dir: Path, device) ->
         sched.step()
         if step % 50 == 0:
             bar.set_postfix(loss=f"{loss.item():.4f}")
+    return _finish_autoencoder(cfg, vae, main, out, loss, device, source="trained here")
+
+
+def _finish_autoencoder(cfg: TrainConfig, vae: VideoAutoencoder, main: np.ndarray, out: Path, loss, device,
+                        source: str) -> VideoAutoencoder:
+    n = len(main)
     vae.eval()
     # Normalise the latent to zero mean, unit variance for the diffusion model.
     with torch.no_grad():
@@ -327,22 +403,43 @@ def train_autoencoder(cfg: TrainConfig, buckets: dict, run_dir: Path, device) ->
         idx = rng.integers(0, n, 256)
         z = vae.encode_raw(from_uint8(main[idx]).to(device))
         vae.register_to_config(shift_factor=float(z.mean()), scaling_factor=float(1.0 / z.std()))
-        err = (to_uint8(vae.decode(vae.encode(from_uint8(main[idx[:64]]).to(device)))).astype(np.float32)
+        err = (vae.decode_frames(vae.encode_frames(main[idx[:64]])).astype(np.float32)
                - main[idx[:64]].astype(np.float32))
     psnr = float(10 * np.log10(255.0**2 / np.mean(err**2)))
     vae.save_pretrained(out)
-    (out / "metrics.json").write_text(json.dumps({"psnr_db": psnr, "final_loss": loss.item()}, indent=1))
+    (out / "metrics.json").write_text(json.dumps({"psnr_db": psnr, "final_loss": None if loss is None else loss.item(),
+                                                  "source": source},
+                                                 indent=1))
     print(f"autoencoder: reconstruction PSNR {psnr:.2f} dB on 64 training clips")
     return vae
 
 
 @torch.no_grad()
-def encode_buckets(vae: VideoAutoencoder, buckets: dict, device, batch: int = 64) -> None:
+def encode_buckets(vae: VideoAutoencoder, buckets: dict, device, batch: int = 64, cache_dir: Path | None = None) -> None:
+    """Every bucket's latents (fp16), kept in cache_dir under a hash of the autoencoder's weights, its latent
+    scaling and the clips (encoding 14,400 clips takes minutes on 2 cores)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(vae.state_dict().items()):
+        h.update(k.encode()), h.update(v.detach().cpu().float().numpy().tobytes())
+    h.update(json.dumps([vae.config.shift_factor, vae.config.scaling_factor]).encode())
     for key, b in buckets.items():
+        hk = h.copy()
+        hk.update(np.ascontiguousarray(b["frames"][:: max(1, len(b["frames"]) // 64)]).tobytes())
+        hk.update(str((key, b["frames"].shape)).encode())
+        path = None if cache_dir is None else cache_dir / f"latents_{hk.hexdigest()[:16]}.safetensors"
+        if path is not None and path.exists():
+            b["latents"] = load_file(str(path))["latents"]
+            continue
         lat = []
         for i in range(0, len(b["frames"]), batch):
-            lat.append(vae.encode(from_uint8(b["frames"][i : i + batch]).to(device)).half().cpu())
+            lat.append(vae.encode_frames(b["frames"][i : i + batch]).half().cpu())
         b["latents"] = torch.cat(lat)  # (N, c, T, h, w)
+        if path is not None:
+            tmp = path.with_suffix(".tmp")
+            save_file({"latents": b["latents"].contiguous()}, str(tmp))
+            os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- DiT
@@ -382,7 +479,7 @@ def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: 
         m = rearrange(m, "(b t) 1 h w -> b 1 t h w", b=cfg.batch)
         m = torch.maximum(m, last_observed_anchor(m, obs_mask))  # where the ball is, and where the anchor has it
         weight = 1 + (cfg.dit_ball_weight - 1) * m
-    return x0, text, obs_mask, sigma, noise, weight, None, None
+    return x0, text, obs_mask, sigma, noise, weight, None, None, None
 
 
 def _next_chunk_batch(cfg: TrainConfig, b: dict, text_table: torch.Tensor, idx: np.ndarray, rng: np.random.Generator):
@@ -391,23 +488,31 @@ def _next_chunk_batch(cfg: TrainConfig, b: dict, text_table: torch.Tensor, idx: 
     text = text_table[b["text_index"][idx]]  # (B, 384)
     text[torch.from_numpy(rng.random(cfg.batch) < cfg.text_dropout)] = 0
     gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
-    win = next_chunk_window(b["latents"][idx], rng, gen, cfg.context_frames, cfg.patch_size_t,
-                            cfg.max_context_sigma if cfg.context_noise else 0.0, cfg.short_context_prob)
+    lat = b["latents"][idx]  # (B, c, T, h, w)
+    maps = None
+    if cfg.action_channels:
+        maps = action_maps(b["actions"][idx], lat.shape[2], lat.shape[3], lat.shape[4],
+                           b["frames"].shape[2] // lat.shape[3])
+    win = next_chunk_window(lat, rng, gen, cfg.context_frames, cfg.patch_size_t,
+                            cfg.max_context_sigma if cfg.context_noise else 0.0, cfg.short_context_prob, maps)
     sigma = logit_normal_sigmas(cfg.batch, gen)
     noise = torch.randn(win.x0.shape, generator=gen)
-    return win.x0, text, win.cond_mask, sigma, noise, None, win.cond_latents, win.cond_sigma
+    return win.x0, text, win.cond_mask, sigma, noise, None, win.cond_latents, win.cond_sigma, win.actions
 
 
 def dit_loss(model, x0, text, obs_mask, sigma, noise, weight=None, raw: SpacetimeDiT | None = None,
-             cond_latents: torch.Tensor | None = None, cond_sigma: torch.Tensor | None = None) -> torch.Tensor:
+             cond_latents: torch.Tensor | None = None, cond_sigma: torch.Tensor | None = None,
+             actions: torch.Tensor | None = None) -> torch.Tensor:
     """x0 error over the frames to predict; with precondition="edm", measured on the network's own output (EDM's
     weighting); `weight` (B, 1, T, h, w) or None weights latent pixels. `raw`: the model without its distributed
     wrapper (default: `model` itself). `cond_latents`: what the model sees of the observed frames (a next-chunk
-    batch's noised context; default: the clean x0) and `cond_sigma` their noise levels."""
+    batch's noised context; default: the clean x0) and `cond_sigma` their noise levels; `actions` the window's
+    action maps (action_channels models)."""
     cond = x0 if cond_latents is None else cond_latents
     m = obs_mask[:, None, :, None, None]
     x_t = add_noise(x0, noise, sigma) * (1 - m) + cond * m  # observed frames as the model is given them
-    x0_hat = model(x_t, sigma, text_embeds=text, cond_latents=cond, cond_mask=obs_mask, cond_sigma=cond_sigma)
+    x0_hat = model(x_t, sigma, text_embeds=text, cond_latents=cond, cond_mask=obs_mask, cond_sigma=cond_sigma,
+                   actions=actions)
     c_out = (raw or model).skip(x_t, sigma, cond, obs_mask)[2]
     return masked_x0_loss(x0_hat, x0, 1 - obs_mask, c_out if torch.is_tensor(c_out) else None, weight)
 
@@ -493,12 +598,32 @@ def sample_grid(cfg, ema, vae, buckets, text_encoder, path: Path, device) -> Non
     Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(path)
 
 
+def fast_bf16() -> bool:
+    """Whether bf16 autocast speeds training up here: a GPU, or a CPU with native bf16 matmul (AVX512-BF16 or
+    AMX). Without them (AVX2 only) bf16 matmul is emulated and runs ~150x slower than fp32."""
+    if torch.cuda.is_available():
+        return True
+    if torch.backends.cpu.get_cpu_capability() not in ("AVX512", "AMX"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return torch.backends.cpu.get_cpu_capability() == "AMX"
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max_minutes: float | None = None,
-          max_steps: int | None = None, mixed_precision: str | None = None) -> dict:
+          max_steps: int | None = None, mixed_precision: str | None = None,
+          max_compute_minutes: float | None = None) -> dict:
     """mixed_precision: "no" or "bf16" (autocast; on CPUs with AVX512-BF16 or AMX a DiT step takes about 0.7x the
-    time); None takes accelerate's own setting (`accelerate launch --mixed_precision`, its config file)."""
+    time), "auto" (bf16 where fast_bf16(), else fp32); None takes accelerate's own setting (`accelerate launch
+    --mixed_precision`, its config file).
+    max_minutes counts from this call (data, autoencoder and captioner included); max_compute_minutes stops when
+    the run's DiT compute (its training loop's time, summed over every session of the run) reaches it."""
     from accelerate import Accelerator
 
+    if mixed_precision == "auto":
+        mixed_precision = "bf16" if fast_bf16() else "no"
     accelerator = Accelerator(mixed_precision=mixed_precision)
     device = accelerator.device
     t_start = time.time()
@@ -508,7 +633,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     vae = train_autoencoder(cfg, buckets, run_dir, device)
     vae.requires_grad_(False)
     vae_metrics = json.loads((run_dir / "vae" / "metrics.json").read_text())
-    encode_buckets(vae, buckets, device)
+    encode_buckets(vae, buckets, device, cache_dir=cache_dir)
 
     # Re-captioning and text embeddings for every clip: the short-caption share gets a rich caption from the
     # captioner (or its nearest neighbour's); both methods are scored on the main bucket.
@@ -542,13 +667,22 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
                          num_heads=cfg.num_heads, attention_pattern=cfg.attention_pattern, anchor=cfg.anchor,
                          precondition=cfg.precondition, residual_std=residual_std,
                          gelu_approximate=cfg.gelu_approximate, objective=cfg.objective,
-                         context_frames=cfg.context_frames, context_noise=cfg.context_noise)
+                         context_frames=cfg.context_frames, context_noise=cfg.context_noise,
+                         action_channels=cfg.action_channels)
     ema = SpacetimeDiT.from_config(model.config)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
     ckpt = run_dir / "checkpoint"
     step, compute_s, precision_log = 0, 0.0, []
+    if cfg.init_from is not None and not (ckpt / "state.json").exists():
+        from .paths import REPO_ROOT
+
+        src = Path(cfg.init_from) if Path(cfg.init_from).is_absolute() else REPO_ROOT / cfg.init_from
+        if not (src / "checkpoint" / "state.json").exists():
+            raise FileNotFoundError(f"init_from: {src} has no checkpoint/ (train that run first)")
+        shutil.copytree(src / "checkpoint", ckpt)
+        print(f"starting from {src}'s checkpoint")
     if (ckpt / "state.json").exists():
         meta = load_checkpoint(ckpt, model, ema, opt)
         step, compute_s = meta["step"], meta.get("compute_s", 0.0)
@@ -589,14 +723,19 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
                 "dit_parameters": count_parameters(raw), "vae_parameters": count_parameters(vae),
                 "mixed_precision": precision_log, "config": asdict(cfg)}
 
+    snap_dir = run_dir / "snapshots"
+    next_snap = (math.floor(compute_s / cfg.snapshot_every_s) + 1) * cfg.snapshot_every_s if cfg.snapshot_every_s else None
     while step < end_step:
         if stop["flag"] or (max_minutes is not None and time.time() - t_start > max_minutes * 60):
             break
+        if max_compute_minutes is not None and extra()["compute_s"] >= max_compute_minutes * 60:
+            break
         batch = make_batch(cfg, buckets, text_table, step, accelerator.process_index)
-        x0, text, obs_mask, sigma, noise, weight, cond, cond_sigma = (t if t is None else t.to(device) for t in batch)
+        x0, text, obs_mask, sigma, noise, weight, cond, cond_sigma, acts = (t if t is None else t.to(device)
+                                                                            for t in batch)
         for g in opt.param_groups:
             g["lr"] = learning_rate(cfg, step)
-        loss = dit_loss(model, x0, text, obs_mask, sigma, noise, weight, raw, cond, cond_sigma)
+        loss = dit_loss(model, x0, text, obs_mask, sigma, noise, weight, raw, cond, cond_sigma, acts)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -610,6 +749,9 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
             losses = []
             log.write(json.dumps(rec) + "\n"), log.flush()
             bar.set_postfix(loss=f"{rec['loss']:.4f}")
+        if accelerator.is_main_process and next_snap is not None and extra()["compute_s"] >= next_snap:
+            save_snapshot(snap_dir, ema, step, extra()["compute_s"], step * cfg.batch * accelerator.num_processes)
+            next_snap += cfg.snapshot_every_s
         if accelerator.is_main_process and step % cfg.sample_every == 0:
             sample_grid(cfg, ema, vae, buckets, text_encoder, run_dir / "samples" / f"step_{step:06d}.png", device)
         if accelerator.is_main_process and time.time() - last_ckpt > cfg.ckpt_every_s:
@@ -619,6 +761,8 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     bar.close()
     info = {"step": step, **extra()}
     if accelerator.is_main_process:
+        if cfg.snapshot_every_s and step > 0 and not (snap_dir / f"step_{step:07d}").exists():
+            save_snapshot(snap_dir, ema, step, info["compute_s"], step * cfg.batch * accelerator.num_processes)
         save_checkpoint(ckpt, raw, ema, opt, step, extra())
         export_model(cfg, ema, vae, enricher, model_dir, info, captioner_dir)
     return info

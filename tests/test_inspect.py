@@ -38,7 +38,7 @@ def test_probe_recovers_a_planted_linear_signal_and_not_a_shuffled_one():
 
 def _pixel_features(frames):
     """The pixel baseline's per-token features of uint8 clips (n, T, H, W, 3) -> (n, T', h', w', F)."""
-    from playground.pipeline import from_uint8
+    from playground.models.autoencoder import from_uint8
 
     pos = position_grid(48, GRID)
     return np.stack([baseline_tokens(patch_grid(from_uint8(f[None])[0], PT, PX), pos) for f in frames])

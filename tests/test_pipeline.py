@@ -107,10 +107,29 @@ def test_extend_continues_past_the_window(tiny_pipe):
     assert np.array_equal(video[:4], start)
 
 
-def test_callback_sees_every_step(tiny_pipe):
+def test_callback_sees_every_step_with_the_diffusers_contract(tiny_pipe):
     seen = []
-    tiny_pipe("", num_frames=2, num_inference_steps=4, generator=_gen(), callback_on_step_end=lambda d: seen.append(d["step"]))
-    assert seen == [0, 1, 2, 3]
+
+    def cb(pipe, step, timestep, kwargs):
+        seen.append((step, pipe.num_timesteps, sorted(kwargs)))
+        return kwargs
+
+    tiny_pipe("", num_frames=2, num_inference_steps=4, generator=_gen(), callback_on_step_end=cb,
+              callback_on_step_end_tensor_inputs=["latents", "x0"])
+    assert seen == [(i, 4, ["latents", "x0"]) for i in range(4)]
+
+
+def test_a_step_callback_can_replace_the_latents(tiny_pipe):
+    """diffusers' contract: the dict the callback returns replaces the latents the next step starts from."""
+    def zero(pipe, step, timestep, kwargs):
+        return {"latents": torch.zeros_like(kwargs["latents"])}
+
+    plain = tiny_pipe("", num_frames=2, num_inference_steps=3, generator=_gen(), output_type="latent")
+    zeroed = tiny_pipe("", num_frames=2, num_inference_steps=3, generator=_gen(), output_type="latent",
+                       callback_on_step_end=zero)
+    assert plain.frames is None and float(zeroed.latents.abs().max()) == 0.0 < float(plain.latents.abs().max())
+    frames, = tiny_pipe("", num_frames=2, num_inference_steps=1, generator=_gen(), return_dict=False)
+    assert frames.shape == (1, 2, 32, 32, 3) and frames.dtype == np.uint8
 
 
 def test_enrichment_keeps_the_attributes_the_prompt_names(text_encoder):

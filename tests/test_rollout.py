@@ -129,3 +129,33 @@ def test_sampling_draws_no_context_noise_unless_asked(chunk_pipe, clip):
     chunk_pipe.transformer.forward = spy
     _run(chunk_pipe, clip, n=8)
     assert seen and max(seen) == 0.0
+
+
+# ---------------------------------------------------------------------------- the trace of a rollout
+def test_a_rollout_is_traced_step_by_step_and_its_attention_replays(chunk_pipe, clip):
+    """A traced rollout: one record per step of every chunk, numbered through the call, each the whole video as
+    it stood (made chunks, the chunk being denoised, zeros not made yet), the window the model saw, and for
+    captured steps the model's exact inputs - replaying them through the block gives the captured map."""
+    from playground.pipeline import TraceConfig
+    from playground.viz.arithmetic import query_arithmetic
+    from playground.viz.attention import per_head_maps
+
+    cfg = TraceConfig(latents=True, attention_steps=[0, 5])
+    out = chunk_pipe("", observed_frames=clip.frames[:4], num_frames=10, num_inference_steps=2, guidance_scale=1.0,
+                     generator=torch.Generator().manual_seed(0), enrich_prompt=False, trace=cfg)
+    tr = out.trace
+    assert len(tr.latents) == len(tr.x0) == 6 and len(tr.sigmas) == 7  # 3 chunks x 2 steps, and the final 0
+    assert tr.windows == [(0, 6), (0, 6), (2, 6), (2, 6), (4, 6), (4, 6)]
+    assert (tr.latents[0][:, 6:] == 0).all() and (tr.latents[3][:, 8:] == 0).all()
+    torch.testing.assert_close(tr.latents[0][:, :4].float(), out.latents[0, :, :4], atol=1e-2, rtol=0)
+    assert sorted(tr.attention) == sorted(tr.inputs) == [0, 5]
+    rec = tr.inputs[5]
+    assert rec["latents"].shape[2] == 6 and rec["cond"].mask[0].tolist() == [1, 1, 1, 1, 0, 0]
+    name = "blocks.1.attn"
+    meta = tr.attention_meta[name]
+    tok = (2, 1, 1)
+    maps = per_head_maps(tr.attention[5][name], meta["kind"], tuple(meta["grid"]), tok)
+    qa = query_arithmetic(chunk_pipe.transformer, 1, 0, tok, latents=rec["latents"], sigma=rec["sigma"],
+                          **rec["cond"].model_kwargs())
+    seen = np.array([maps[0][k] for k in qa.keys])
+    np.testing.assert_allclose(seen, qa.weights, atol=2e-3)

@@ -86,7 +86,7 @@ def test_dit_ball_weight_covers_the_balls_of_each_frame_and_of_its_anchor():
     buckets = {(32, 32): {"frames": frames, "latents": torch.zeros(1, 4, 8, 16, 16), "text_index": np.array([0])}}
     cfg = replace(CONFIGS["tiny"], frames=8, batch=3, aspect_prob=0.0, short_prob=0.0, no_obs_prob=0.0,
                   dit_ball_weight=5.0)
-    _, _, obs_mask, _, _, weight, _, _ = make_batch(cfg, buckets, torch.zeros(1, 384), step=0)
+    _, _, obs_mask, _, _, weight, *_ = make_batch(cfg, buckets, torch.zeros(1, 384), step=0)
     balls = F.max_pool2d(ball_mask(frames[0])[:, :, 0], 2)[:, 0] > 0  # (T, 16, 16) on the latent grid
     assert set(weight.unique().tolist()) == {1.0, 5.0}
     for b in range(cfg.batch):
@@ -136,14 +136,55 @@ def test_tiny_next_chunk_config_trains_and_rolls_out(tmp_path, cache_dir, text_e
     from playground.world import sample_clip
 
     cfg = replace(CONFIGS["tiny"], name="tiny-chunk", objective="next_chunk", context_frames=4, context_noise=True,
-                  dit_steps=6)
+                  dit_steps=6, action_channels=3, snapshot_every_s=1e-6)
     info = train(cfg, tmp_path / "run", tmp_path / "model", cache_dir)
     assert info["step"] == 6 and all(np.isfinite(_losses(tmp_path / "run")))
+    snaps = sorted((tmp_path / "run" / "snapshots").glob("step_*"))
+    assert [json.loads((p / "snapshot.json").read_text())["step"] for p in snaps] == [1, 2, 3, 4, 5, 6]
+    assert json.loads((snaps[-1] / "snapshot.json").read_text())["samples_seen"] == 6 * cfg.batch
     pipe = WorldSimPipeline.from_pretrained(tmp_path / "model", text_encoder=text_encoder)
-    assert pipe.rolls_out and pipe.transformer.config.context_noise
+    assert pipe.rolls_out and pipe.transformer.config.context_noise and pipe.accepts_actions
+
+    from playground.emergence import score_run
+
+    lines = score_run(tmp_path / "run", tmp_path / "model", trials=1, steps=2)
+    assert [r["step"] for r in lines] == [1, 2, 3, 4, 5, 6]
+    assert 0 <= lines[0]["evaluate"]["model"]["objects_kept"] <= 1
+    assert set(lines[0]["probes"]) == {"inertia", "permanence"} and "copy_last" in lines[0]["probes"]["inertia"]
+    assert score_run(tmp_path / "run", tmp_path / "model", trials=1, steps=2) == []  # all scored already
     pipe.set_progress_bar_config(disable=True)
     frames = sample_clip("inertia", "train", 0, n_frames=8).frames
     chunks = []
     out = pipe("", observed_frames=frames[:4], num_frames=12, num_inference_steps=2, enrich_prompt=False,
                generator=torch.Generator().manual_seed(0), callback_on_chunk_end=lambda d: chunks.append(d["start"]))
     assert out.frames.shape == (1, 12, 32, 32, 3) and chunks == [4, 6, 8, 10]
+
+
+def test_next_chunk_batches_carry_the_clips_kicks_as_action_maps(cache_dir):
+    """The clip cache keeps each clip's kicks as pixel actions; a next-chunk batch of an action model carries their
+    maps for the window's frames (a bump where the kick lands, on the kick's frame), zeros for clips without."""
+    from playground.train import action_maps, build_clip_cache, clip_actions, make_batch
+
+    cfg = replace(CONFIGS["tiny"], objective="next_chunk", context_frames=4, context_noise=True, action_channels=3,
+                  short_context_prob=0.0)
+    buckets = build_clip_cache(cfg, cache_dir)
+    main = buckets[(cfg.height, cfg.width)]
+    kicked = [i for i, t in enumerate(main["actions"]) if clip_actions(t)]
+    assert kicked and len(kicked) < len(main["actions"])  # the mixed family kicks some of its clips
+    a = clip_actions(main["actions"][kicked[0]])[0]
+    maps = action_maps(main["actions"][kicked[:1]], cfg.frames, 16, 16, 2)  # (1, 3, T, 16, 16)
+    assert maps[0, 0, a.frame].max() > 0.5 and maps[0, 0].sum(dim=(1, 2)).count_nonzero() == 1
+    iy, ix = np.unravel_index(int(maps[0, 0, a.frame].argmax()), (16, 16))
+    assert abs(ix + 0.5 - a.x / 2) <= 1 and abs(iy + 0.5 - a.y / 2) <= 1
+    for b in buckets.values():
+        b["latents"] = torch.zeros(len(b["frames"]), 4, cfg.frames, b["frames"].shape[2] // 2, b["frames"].shape[3] // 2)
+        b["text_index"] = np.zeros(len(b["frames"]), dtype=int)
+    seen = 0
+    for step in range(20):
+        batch = make_batch(cfg, buckets, torch.zeros(1, 384), step=step)
+        acts = batch[-1]
+        assert acts is not None and acts.shape[:3] == (cfg.batch, 3, batch[0].shape[2])
+        seen += int(acts.abs().sum() > 0)
+    assert seen > 0
+    joint = make_batch(replace(cfg, objective="joint", action_channels=0), buckets, torch.zeros(1, 384), step=0)
+    assert joint[-1] is None

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 
 from ..models.dit import SpacetimeDiT, sincos_3d
-from ..pipeline import from_uint8
+from ..models.autoencoder import from_uint8
 from ..world import SPLITS, sample_clip
 from .linear import ALPHAS, CV_FOLDS, bootstrap, cv_select, fit_ridge
 from .record import layer_names, record_hidden_states
@@ -204,7 +204,7 @@ def noisy_inputs(pipe, frames: np.ndarray, captions: list[str], sigma: float, ob
     """What the DiT sees at noise level `sigma` for clips (B, T, H, W, 3) uint8 whose first `observed` frames are
     given: {"x0": clean latents, "sample": the noisy latents (observed frames clean, as the pipeline keeps them),
     "cond_latents", "cond_mask", "text_embeds"}."""
-    x0 = pipe.vae.encode(from_uint8(frames))  # (B, c, T, h, w)
+    x0 = pipe.vae.encode_frames(frames)  # (B, c, T, h, w)
     mask = torch.zeros(x0.shape[0], x0.shape[2])
     mask[:, :observed] = 1
     m = mask[:, None, :, None, None]
@@ -230,7 +230,7 @@ def record_clips(pipe, models: dict[str, SpacetimeDiT], clips: list[tuple[str, i
         grid = tr.token_grid(T, H // pipe.vae.spatial_compression, W // pipe.vae.spatial_compression)
         pos = position_grid(D, grid)
         recs = []
-        x0 = pipe.vae.encode(from_uint8(frames))  # (B, c, T, h, w)
+        x0 = pipe.vae.encode_frames(frames)  # (B, c, T, h, w)
         for (split, i, fam, sd), clip, z in zip(chunk, drawn, x0):
             rec = ClipRecord(split, i, fam, sd, token_truth(clip, pt, px))
             rec.latents = patch_grid(z, pt, p)

@@ -9,12 +9,25 @@ and the study of wider latents with more channels).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from einops import rearrange
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """(B, 3, T, H, W) in [-1, 1] -> (B, T, H, W, 3) uint8."""
+    x = ((frames.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 4, 1).cpu().numpy()
+
+
+def from_uint8(frames: np.ndarray) -> torch.Tensor:
+    """(B, T, H, W, 3) uint8 -> (B, 3, T, H, W) in [-1, 1]."""
+    x = torch.from_numpy(np.array(frames, dtype=np.uint8)).float() / 127.5 - 1
+    return x.permute(0, 4, 1, 2, 3)
 
 
 def _norm(channels: int) -> nn.GroupNorm:
@@ -91,6 +104,17 @@ class VideoAutoencoder(ModelMixin, ConfigMixin):
         z = latents / self.config.scaling_factor + self.config.shift_factor
         x = self.decoder(rearrange(z, "b c t h w -> (b t) c h w"))
         return rearrange(x, "(b t) c h w -> b c t h w", b=b)
+
+    @torch.no_grad()
+    def encode_frames(self, frames: np.ndarray) -> torch.Tensor:
+        """Pixels -> latents: uint8 frames (B, T, H, W, 3) -> normalised latents (B, c, T, H/f, W/f) on the model's
+        device."""
+        return self.encode(from_uint8(frames).to(self.device))
+
+    @torch.no_grad()
+    def decode_frames(self, latents: torch.Tensor) -> np.ndarray:
+        """Latents -> pixels: normalised latents (B, c, T, h, w) -> uint8 frames (B, T, H, W, 3)."""
+        return to_uint8(self.decode(latents.to(self.device, torch.float32)))
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """Reconstruction (B, 3, T, H, W) -> (B, 3, T, H, W), used for training."""

@@ -209,6 +209,15 @@ class DiTBlock(nn.Module):
             return rearrange(x, "(b s) t d -> b (t s) d", b=batch)
         return x
 
+    def attention_input(self, x: torch.Tensor, c: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+        """What this block's attention is given: the normed, adaLN-modulated tokens cut into its sequences
+        (B', L, D) - the readable replays (playground.viz.arithmetic) start from here."""
+        shift, scale = self.adaLN_modulation(c).chunk(6, dim=1)[:2]
+        return self._attention_input(x, shift, scale, grid)
+
+    def _attention_input(self, x, shift, scale, grid) -> torch.Tensor:
+        return self.to_sequences(modulate(self.norm1(x), shift, scale), grid)  # (B', L, D)
+
     def forward(
         self,
         x: torch.Tensor,
@@ -221,7 +230,7 @@ class DiTBlock(nn.Module):
         """`attn_mask` (L, L) bool over this block's attention sequences (see `frame_window_mask`); None = none."""
         b = x.shape[0]
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.adaLN_modulation(c).chunk(6, dim=1)
-        h = self.to_sequences(modulate(self.norm1(x), shift_msa, scale_msa), grid)  # (B', L, D)
+        h = self._attention_input(x, shift_msa, scale_msa, grid)
         want = capture is not None and capture.wants(name)
         h, weights = self.attn(h, return_weights=want, attn_mask=attn_mask)
         if want:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import gradio as gr
-import torch
 
-from ..pipeline import from_uint8
 from ..viz.arithmetic import query_arithmetic
 from ..viz.attention import heads_grid, heat_strip, layer_matrix, per_head_maps, rollout, token_index, token_of_pixel
 from ..viz.frames import strip_layout
 from .events import action
 from .inputs import as_float, as_int
-from .session import MODEL, AppContext, GenResult, replace_result_trace, sample
+from .session import MODEL, AppContext, GenResult, replace_result_trace, sample, total_steps
 
 NO_RUN = "Generate a video first (Generate or World Sim tab): the attention maps come from your last run."
 
@@ -33,22 +31,11 @@ def head_choices(ctx: AppContext) -> list[str]:
     return ["mean"] + [str(h) for h in range(ctx.pipe.transformer.config.num_heads)]
 
 
-def _inputs_at_step(ctx: AppContext, r: GenResult, step: int) -> dict:
-    """What the transformer saw at `step` (conditional branch): the recorded latents, sigma, text, observed."""
-    if "text" not in r.cache:
-        r.cache["text"] = ctx.pipe.encode_text([r.enriched.text]).cpu()
-        c, T, h, w = r.latents.shape
-        cond = torch.zeros(1, c, T, h, w)
-        mask = torch.zeros(1, T)
-        if r.settings.observed is not None:
-            k = r.settings.observed.shape[0]
-            with torch.no_grad():
-                cond[:, :, :k] = ctx.pipe.vae.encode(from_uint8(r.settings.observed[None]))
-            mask[:, :k] = 1
-        r.cache["cond"] = (cond, mask)
-    cond, mask = r.cache["cond"]
-    return {"latents": r.trace.latents[step][None].float(), "sigma": r.trace.sigmas[step],
-            "text_embeds": r.cache["text"], "cond_latents": cond, "cond_mask": mask}
+def _inputs_at_step(r: GenResult, step: int) -> dict:
+    """What the transformer saw at `step` (its conditional half): the exact inputs the pipeline recorded with the
+    captured attention (x_t, sigma and the Conditioning of the window it denoised)."""
+    rec = r.trace.inputs[step]
+    return {"latents": rec["latents"].float(), "sigma": rec["sigma"], **rec["cond"].model_kwargs()}
 
 
 def attention_view(ctx: AppContext, r: GenResult | None, layer: str, head, step, frame, x, y) -> tuple:
@@ -63,7 +50,8 @@ def attention_view(ctx: AppContext, r: GenResult | None, layer: str, head, step,
         raise ValueError(f"head must be 'mean' or a head index in [0, {H - 1}], got {head!r}")
     head_i = None if str(head) == "mean" else as_int("head", head, 0, H - 1)
     captured = sorted(r.trace.attention)
-    step = as_int(f"denoising step (the run has {r.settings.steps} steps)", step, 0, r.settings.steps - 1)
+    n_steps = len(r.trace.sigmas) - 1
+    step = as_int(f"denoising step (the run has {n_steps} steps)", step, 0, n_steps - 1)
     if step not in r.trace.attention:
         raise ValueError(f"step {step} was not captured (captured: {captured}); press 'Capture this step' to "
                          "re-run the same sampling with attention recorded there")
@@ -75,29 +63,35 @@ def attention_view(ctx: AppContext, r: GenResult | None, layer: str, head, step,
     meta = r.trace.attention_meta[layer]
     kind, grid = meta["kind"], tuple(meta["grid"])
     cfg = ctx.pipe.transformer.config
+    # a rollout denoises one window per chunk (its context and the chunk): the maps cover those frames only
+    w0, wn = r.trace.windows[step] if r.trace.windows else (0, T)
+    if not w0 <= frame < min(T, w0 + wn):
+        raise ValueError(f"step {step} denoised frames {w0}..{min(T, w0 + wn) - 1} (chunk "
+                         f"{step // r.settings.steps}: its context and the frames it made); pick a frame there")
     patch_px = ctx.pipe.vae.spatial_compression * cfg.patch_size
-    tok = token_of_pixel(grid, frame, x, y, patch_px, cfg.patch_size_t)
+    tok = token_of_pixel(grid, frame - w0, x, y, patch_px, cfg.patch_size_t)
     heads = per_head_maps(maps[layer], kind, grid, tok)  # (H, T', h', w')
     heat = heads.mean(0) if head_i is None else heads[head_i]
     layout = layout_of(r)
-    main = heat_strip(r.frames, heat, patch_px, cfg.patch_size_t, tok, layout)
+    main = heat_strip(r.frames, heat, patch_px, cfg.patch_size_t, tok, layout, frame_offset=w0)
     li = names.index(layer)
     order = [n for n in names[:li + 1] if n in maps]
     R = rollout([layer_matrix(maps[n], r.trace.attention_meta[n]["kind"], grid) for n in order])
     roll = R[token_index(grid, tok)].reshape(grid)
-    roll_img = heat_strip(r.frames, roll, patch_px, cfg.patch_size_t, tok, layout)
-    qa = query_arithmetic(ctx.pipe.transformer, li, head_i or 0, tok, **_inputs_at_step(ctx, r, step))
+    roll_img = heat_strip(r.frames, roll, patch_px, cfg.patch_size_t, tok, layout, frame_offset=w0)
+    qa = query_arithmetic(ctx.pipe.transformer, li, head_i or 0, tok, **_inputs_at_step(r, step))
     captured_row = heads[head_i or 0].reshape(-1)
     seen = np.array([captured_row[token_index(grid, k)] for k in qa.keys])
     md = qa.markdown()
     md += (f"\n\nRecomputed softmax vs the captured map: max |difference| = {np.abs(seen - qa.weights).max():.2e} "
-           "(the recorded latents are float16)." + (" Head 0 shown; pick a head for its own numbers."
+           "(the replay runs the readable path in float64 where the capture ran the model's own)." + (" Head 0 shown; pick a head for its own numbers."
                                                     if head_i is None else ""))
     flat = heat.reshape(-1)
     top = np.argsort(-flat)[:5]
     info = {"layer": layer, "kind": kind, "head": "mean" if head_i is None else head_i, "step": step,
             "captured_steps": captured, "query_token": list(tok), "query_index": token_index(grid, tok),
-            "token_grid": list(grid), "clicked": {"frame": frame, "x": round(x, 2), "y": round(y, 2)},
+            "token_grid": list(grid), "window_frames": [w0, min(T, w0 + wn) - 1],
+            "clicked": {"frame": frame, "x": round(x, 2), "y": round(y, 2)},
             "top_keys": [{"token": [int(i // (grid[1] * grid[2])), int(i // grid[2] % grid[1]), int(i % grid[2])],
                           "weight": round(float(flat[i]), 4)} for i in top],
             "rollout_layers": order, "sum_of_row": round(float(heat.sum()), 4),
@@ -167,7 +161,8 @@ def build(ctx: AppContext, result: gr.State) -> dict:
     def capture_fn(r, s):
         if r is None:
             raise ValueError(NO_RUN)
-        s = as_int(f"step to capture (the run has {r.settings.steps} steps)", s, 0, r.settings.steps - 1)
+        n_steps = total_steps(ctx.pipe, r.settings)
+        s = as_int(f"step to capture (the run has {n_steps} steps)", s, 0, n_steps - 1)
         if r.trace is not None and s in r.trace.attention:
             return r, gr.update(choices=sorted(r.trace.attention), value=s), f"Step {s} was already captured."
         extra = sample(ctx, r.settings, attention_steps=[s])

@@ -63,7 +63,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
     info = gr.JSON(label="This video")
     gr.Markdown("**Tokens per size** (one set of weights serves all of them: the positional code is computed for "
                 "any grid)")
-    table = gr.Dataframe(value=token_table(ctx), interactive=False, wrap=True)
+    gr.Dataframe(value=token_table(ctx), interactive=False, wrap=True)
     with gr.Row():
         pe = gr.Image(label="Positional code sincos_3d: rows = tokens (t, y, x order), columns = dimensions "
                       "(t | y | x parts)", format="png", interactive=False)

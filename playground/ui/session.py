@@ -125,6 +125,12 @@ class GenResult:
         }
 
 
+def total_steps(pipe: WorldSimPipeline, s: GenSettings) -> int:
+    """Denoising steps of a run, all chunks together (a next-chunk model denoises every chunk in s.steps steps)."""
+    n_obs = 0 if s.observed is None else s.observed.shape[0]
+    return s.steps * (pipe.num_chunks(s.num_frames, n_obs) if pipe.rolls_out else 1)
+
+
 def default_attention_steps(steps: int) -> list[int]:
     """First, middle and last denoising step."""
     return sorted({0, steps // 2, steps - 1})
@@ -136,12 +142,12 @@ def fit_trace(pipe: WorldSimPipeline, cfg: TraceConfig, s: GenSettings) -> tuple
     Returns the config and a sentence saying what was left out ("" when nothing was)."""
     f = pipe.vae.spatial_compression
     shape = (pipe.vae.config.latent_channels, s.num_frames, s.height // f, s.width // f)
-    full = pipe.estimate_trace_bytes(cfg, shape, s.steps)
+    full = pipe.estimate_trace_bytes(cfg, shape, total_steps(pipe, s))
     if full <= cfg.max_bytes:
         return cfg, ""
 
     def fits(c):
-        return pipe.estimate_trace_bytes(c, shape, s.steps) <= cfg.max_bytes
+        return pipe.estimate_trace_bytes(c, shape, total_steps(pipe, s)) <= cfg.max_bytes
 
     names = pipe.transformer.capture_names()
     heads = list(range(pipe.transformer.config.num_heads))
@@ -172,17 +178,19 @@ def sample(ctx: AppContext, s: GenSettings, attention_steps: list[int] | None = 
     pipe = ctx.pipe
     cfg, note = None, ""
     if trace:
-        cfg = TraceConfig(latents=True, attention_steps=default_attention_steps(s.steps)
+        cfg = TraceConfig(latents=True, attention_steps=default_attention_steps(total_steps(pipe, s))
                           if attention_steps is None else list(attention_steps))
         cfg, note = fit_trace(pipe, cfg, s)
-    cb = None
-    if on_step is not None:
-        def cb(d):
-            on_step(d["step"], d["num_steps"], d["x0"])
+
+    def on_step_end(pipe, step, timestep, kwargs):
+        on_step(step, pipe.num_timesteps, kwargs["video_x0"])
+        return kwargs
     t0 = time.perf_counter()
     out = pipe(s.prompt, observed_frames=s.observed, num_frames=s.num_frames, height=s.height, width=s.width,
                num_inference_steps=s.steps, guidance_scale=s.guidance, enrich_prompt=s.enrich,
-               generator=torch.Generator().manual_seed(s.seed), trace=cfg, callback_on_step_end=cb)
+               generator=torch.Generator().manual_seed(s.seed), trace=cfg,
+               callback_on_step_end=None if on_step is None else on_step_end,
+               callback_on_step_end_tensor_inputs=["video_x0"])
     enriched = out.prompts[0]
     if not s.enrich and enriched.text:
         enriched = replace(enriched, source="off")
@@ -231,5 +239,6 @@ def replace_result_trace(r: GenResult, extra: GenResult, step: int) -> GenResult
     diff = int(np.abs(extra.frames.astype(np.int16) - r.frames.astype(np.int16)).max())
     r.trace.attention[step] = extra.trace.attention[step]
     r.trace.attention_meta.update(extra.trace.attention_meta)
+    r.trace.inputs[step] = extra.trace.inputs[step]
     r.cache["recapture_max_pixel_diff"] = max(diff, r.cache.get("recapture_max_pixel_diff", 0))
     return r

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..models.dit import SpacetimeDiT, modulate
+from ..models.dit import SpacetimeDiT
 
 
 @dataclass
@@ -58,17 +58,16 @@ class QueryArithmetic:
 
 @torch.no_grad()
 def block_qkv(model: SpacetimeDiT, layer: int, latents: torch.Tensor, sigma: float, text_embeds: torch.Tensor,
-              cond_latents: torch.Tensor, cond_mask: torch.Tensor):
+              cond_latents: torch.Tensor, cond_mask: torch.Tensor, cond_sigma: torch.Tensor | None = None,
+              actions: torch.Tensor | None = None):
     """Replay the forward pass up to block `layer`: -> q, k, v each (B', heads, L, d) in that block's sequence
-    layout, and the token grid. latents / cond_latents (1, c, T, h, w), cond_mask (1, T), text_embeds (1, D)."""
+    layout, and the token grid. latents / cond_latents (1, c, T, h, w), cond_mask (1, T), text_embeds (1, D);
+    cond_sigma and actions for the models that take them (a rollout window's Conditioning.model_kwargs())."""
     x, cond, grid = model.embed(latents, torch.full((latents.shape[0],), float(sigma)), text_embeds,
-                                cond_latents, cond_mask)  # (B, N, D), (B, D)
+                                cond_latents, cond_mask, cond_sigma, actions)  # (B, N, D), (B, D)
     for block in model.blocks[:layer]:
         x = block(x, cond, grid)
-    block = model.blocks[layer]
-    shift, scale = block.adaLN_modulation(cond).chunk(6, dim=1)[:2]
-    seq = block.to_sequences(modulate(block.norm1(x), shift, scale), grid)  # (B', L, D)
-    q, k, v = block.attn.qkv_heads(seq)
+    q, k, v = model.blocks[layer].attn.qkv_heads(model.blocks[layer].attention_input(x, cond, grid))
     return q, k, v, grid
 
 

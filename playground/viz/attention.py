@@ -100,9 +100,11 @@ def rollout(matrices: list[np.ndarray], residual: float = 0.5) -> np.ndarray:
 
 
 def heat_strip(frames: np.ndarray, heat: np.ndarray, patch_px: int, patch_t: int, tok: tuple[int, int, int] | None,
-               layout: StripLayout | None = None, alpha: float = 0.6) -> np.ndarray:
+               layout: StripLayout | None = None, alpha: float = 0.6, frame_offset: int = 0) -> np.ndarray:
     """Frames with a token heatmap (T', h', w') blended over them: each frame shows its temporal group's map,
-    one colour scale for all frames (so frames compare); the query patch is outlined in cyan."""
+    one colour scale for all frames (so frames compare); the query patch is outlined in cyan. `frame_offset`: the
+    map covers frames frame_offset .. frame_offset + T' * patch_t - 1 (a rollout window); the other frames are shown
+    greyed, without heat."""
     frames = np.asarray(frames)
     T, H, W = frames.shape[:3]
     layout = layout or strip_layout(T, H, W)
@@ -110,16 +112,19 @@ def heat_strip(frames: np.ndarray, heat: np.ndarray, patch_px: int, patch_t: int
     vmax = float(heat.max()) or 1.0
     img = frame_strip(frames, layout).astype(np.float32)
     for t in range(T):
-        g = min(t // patch_t, heat.shape[0] - 1)
-        hm = colorize(upscale(heat[g][..., None], patch_px * s)[..., 0], 0.0, vmax)[:H * s, :W * s]
         r0, c0 = layout.origin(t)
         region = img[r0:r0 + H * s, c0:c0 + W * s]
         grey = region.mean(-1, keepdims=True)
+        g = (t - frame_offset) // patch_t
+        if not 0 <= g < heat.shape[0]:  # outside the window the map covers: greyed and dimmed
+            img[r0:r0 + H * s, c0:c0 + W * s] = 0.35 * grey
+            continue
+        hm = colorize(upscale(heat[g][..., None], patch_px * s)[..., 0], 0.0, vmax)[:H * s, :W * s]
         img[r0:r0 + H * s, c0:c0 + W * s] = (1 - alpha) * (0.5 * region + 0.5 * grey) + alpha * hm
     out = np.clip(img, 0, 255).astype(np.uint8)
     if tok is not None:
         for t in range(T):
-            if t // patch_t == tok[0]:
+            if t >= frame_offset and (t - frame_offset) // patch_t == tok[0]:
                 r0, c0 = layout.origin(t)
                 p = patch_px * s
                 cv2.rectangle(out, (c0 + tok[2] * p, r0 + tok[1] * p), (c0 + (tok[2] + 1) * p - 1,
