@@ -6,16 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .errors import UserError, run_command
 from .paths import DEFAULT_MODEL_DIR as DEFAULT_MODEL
 from .paths import REPO_ROOT as REPO
-
-
-class UserError(Exception):
-    """A mistake in the command line: printed as one line, exit code 2."""
-
-
-def default_model_dir() -> Path:
-    return DEFAULT_MODEL
 
 
 def cmd_generate(args) -> None:
@@ -27,7 +20,7 @@ def cmd_generate(args) -> None:
     from .pipeline import WorldSimPipeline
     from .video import write_mp4
 
-    model = Path(args.model or default_model_dir())
+    model = Path(args.model or DEFAULT_MODEL)
     if not (model / "model_index.json").is_file():
         raise UserError(f"no model folder at {model} (it needs a model_index.json); pass --model DIR")
     pipe = WorldSimPipeline.from_pretrained(model)
@@ -83,11 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    try:
-        from .cli_world import add_world_parser
-        add_world_parser(sub)
-    except ImportError:
-        pass
+    from .cli_world import add_world_parser
+
+    add_world_parser(sub)
     from .cli_probe import add_probe_parser
 
     add_probe_parser(sub)
@@ -138,12 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

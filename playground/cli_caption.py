@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from .errors import UserError
 from .paths import DEFAULT_MODEL_DIR
 
 
 def _fail(msg: str):
-    # `python -m playground` runs __main__ as a script, so its UserError is not importable here as the same class
-    print(f"error: {msg}", file=sys.stderr)
-    raise SystemExit(2)
+    raise UserError(msg)
 
 
 def _repo() -> Path:
     return Path(__file__).resolve().parent.parent
-
-
-def _default_model_dir() -> Path:
-    return DEFAULT_MODEL_DIR
 
 
 def add_caption_parser(subparsers) -> argparse.ArgumentParser:
@@ -38,12 +32,12 @@ def add_caption_parser(subparsers) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="caption_command", required=True)
     t = sub.add_parser("train", help="train a captioner on seeded simulator clips")
     t.add_argument("--config", choices=sorted(CAPTIONER_CONFIGS), default="default")
-    t.add_argument("--out", default=str(_default_model_dir() / "captioner"), help="folder to save it to")
+    t.add_argument("--out", default=str(DEFAULT_MODEL_DIR / "captioner"), help="folder to save it to")
     t.add_argument("--threads", type=int, default=None, help="torch threads (default: the config's)")
     t.add_argument("--cache-dir", default=str(_repo() / "cache"), help="simulated clips are kept here")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("eval", help="agreement with the true rich captions, beside the nearest-neighbour baseline")
-    e.add_argument("--model", default=str(_default_model_dir()), help="model folder with captioner/ and vae/")
+    e.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model folder with captioner/ and vae/")
     e.add_argument("--clips", type=int, default=1000, help="clips per split (10-20000)")
     e.add_argument("--seed", type=int, default=1)
     e.add_argument("--donors", type=int, default=None, help="nearest-neighbour donor clips (default 8400)")
@@ -52,7 +46,7 @@ def add_caption_parser(subparsers) -> argparse.ArgumentParser:
     e.add_argument("--json", default=None, help="where to write the results (default MODEL/captioner/eval.json)")
     e.set_defaults(func=cmd_eval)
     d = sub.add_parser("describe", help="what the captioner sees in a clip")
-    d.add_argument("--model", default=str(_default_model_dir()))
+    d.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
     src = d.add_mutually_exclusive_group(required=True)
     src.add_argument("--scene", help="scene JSON (as written by `world`)")
     src.add_argument("--npy", help="frames (T, H, W, 3) uint8 saved with numpy (no pickle)")

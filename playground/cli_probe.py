@@ -7,13 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from .errors import UserError
 from .paths import DEFAULT_MODEL_DIR
 
 DEFAULT_TRIALS = 8
-
-
-def _default_model_dir() -> Path:
-    return DEFAULT_MODEL_DIR
 
 
 def add_probe_parser(subparsers) -> argparse.ArgumentParser:
@@ -43,12 +40,12 @@ def add_probe_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _fail(msg: str):
-    print(f"error: {msg}", file=sys.stderr)
-    sys.exit(2)
+    raise UserError(msg)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute the `probe` sub-command; bad input: one line on stderr and exit code 2."""
+    """Execute the `probe` sub-command; bad input raises UserError (one line on stderr and exit code 2 from the
+    command line)."""
     from .probes.suite import format_table, resolve_probes, run_suite, to_markdown
 
     try:
@@ -68,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     pipe = None
     if not args.no_model:
-        model = Path(args.model) if args.model else _default_model_dir()
+        model = Path(args.model) if args.model else DEFAULT_MODEL_DIR
         if not (model / "model_index.json").is_file():
             _fail(f"no model folder at {model} (it needs a model_index.json); pass --model DIR, or --no-model "
                   f"to score the truth and baselines only")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError, run_command
+
 
 def add_world_parser(subparsers) -> argparse.ArgumentParser:
     """Register the `world` sub-command on an argparse subparsers object."""
@@ -30,7 +32,8 @@ def add_world_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute the `world` sub-command; returns 0. Bad input: one-line message on stderr, SystemExit(2)."""
+    """Execute the `world` sub-command; returns 0. Bad input raises UserError (a one-line message on stderr and
+    exit status 2 from the command line)."""
     from .video import write_mp4
     from .world import describe_ranges, sample_clip
 
@@ -63,13 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="playground")
     add_world_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["world", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
+    return run_command(args.func, args)
 
 
 def _fail(msg: str) -> int:
-    """Exit with a one-line message and status 2, whichever main() called us (no traceback)."""
-    print(f"error: {msg}", file=sys.stderr)
-    raise SystemExit(2)
+    raise UserError(msg)
 
 
 if __name__ == "__main__":

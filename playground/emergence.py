@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
+
+from .errors import UserError, run_command
 
 PROBE_METRICS = {"inertia": ("velocity_err", "linear_r2"), "permanence": ("reemergence_rate", "colour_kept")}
 
@@ -85,25 +88,25 @@ def add_emergence_parser(sub) -> None:
 def cmd_emergence(args) -> None:
     run_dir = Path(args.run_dir)
     if not (run_dir / "snapshots").is_dir():
-        raise SystemExit(f"error: {run_dir} has no snapshots/ (train with snapshot_every_s > 0)")
+        raise UserError(f"{run_dir} has no snapshots/ (train with snapshot_every_s > 0)")
     if not 1 <= args.trials <= 200:
-        raise SystemExit(f"error: --trials must be in [1, 200], got {args.trials}")
+        raise UserError(f"--trials must be in [1, 200], got {args.trials}")
     model = Path(args.model) if args.model else run_dir / "model"
     if not args.model and not model.is_dir() and (run_dir / "config.json").is_file():
         from .paths import REPO_ROOT
 
         model = REPO_ROOT / "models" / json.loads((run_dir / "config.json").read_text())["name"]
     if not (model / "model_index.json").is_file():
-        raise SystemExit(f"error: no model folder at {model} (give --model)")
+        raise UserError(f"no model folder at {model} (give --model)")
     score_run(run_dir, model, args.trials, args.steps, args.seed)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m playground.emergence")
     add_emergence_parser(ap.add_subparsers(dest="command", required=True))
-    args = ap.parse_args(["emergence", *(argv if argv is not None else __import__("sys").argv[1:])])
-    args.func(args)
+    args = ap.parse_args(["emergence", *(argv if argv is not None else sys.argv[1:])])
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -202,10 +202,11 @@ def test_cli_rejects_a_missing_model_folder_with_exit_code_2(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     add_probe_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["probe", "--model", str(tmp_path / "nope"), "--json", str(tmp_path / "p.json")])
-    with pytest.raises(SystemExit) as e:
+    from playground.errors import UserError, run_command
+
+    with pytest.raises(UserError, match="no model folder"):
         args.func(args)
-    assert e.value.code == 2
-    assert "no model folder" in capsys.readouterr().err
+    assert run_command(args.func, args) == 2 and "no model folder" in capsys.readouterr().err
 
 
 def test_run_suite_rejects_unknown_probes_and_bad_sizes():

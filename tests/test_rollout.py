@@ -159,3 +159,23 @@ def test_a_rollout_is_traced_step_by_step_and_its_attention_replays(chunk_pipe, 
                           **rec["cond"].model_kwargs())
     seen = np.array([maps[0][k] for k in qa.keys])
     np.testing.assert_allclose(seen, qa.weights, atol=2e-3)
+
+
+def test_the_attention_view_and_streaming_work_on_a_rollout(chunk_pipe, clip, tmp_path):
+    """The app's Attention tab on a next-chunk model: its steps run through every chunk, a click inside the
+    step's window shows the map (frames outside it greyed), a click outside says which frames that step
+    denoised; live previews are whole-video frames."""
+    from playground.ui.attention import attention_view
+    from playground.ui.session import AppContext, GenSettings, sample, stream, total_steps
+
+    ctx = AppContext(chunk_pipe, str(tmp_path), tmp_path)
+    s = GenSettings(prompt="", num_frames=10, steps=2, guidance=1.0, observed=clip.frames[:4], enrich=False)
+    assert total_steps(chunk_pipe, s) == 6
+    r = sample(ctx, s)
+    assert sorted(r.trace.attention) == [0, 3, 5] and len(r.trace.latents) == 6
+    main, heads, roll, md, info = attention_view(ctx, r, "blocks.0.attn", "mean", 5, 8, 10.0, 10.0)
+    assert info["window_frames"] == [4, 9] and main.ndim == 3 and "softmax" in md
+    with pytest.raises(ValueError, match="denoised frames 4..9"):
+        attention_view(ctx, r, "blocks.0.attn", "mean", 5, 1, 10.0, 10.0)
+    previews = [item for item in stream(ctx, s) if item[0] == "preview"]
+    assert previews and all(p[2] == 6 for p in previews)

@@ -165,6 +165,18 @@ def test_cli_writes_an_h264_mp4_and_json(tmp_path):
 def test_cli_rejects_bad_arguments_without_traceback(tmp_path, capsys):
     from playground.cli_world import main
 
-    with pytest.raises(SystemExit) as e:
-        main(["--height", "0", "--out", str(tmp_path / "x.mp4")])
-    assert e.value.code == 2 and "height must be" in capsys.readouterr().err
+    assert main(["--height", "0", "--out", str(tmp_path / "x.mp4")]) == 2
+    assert "height must be" in capsys.readouterr().err
+
+
+def test_every_sub_command_reports_a_user_error_as_one_line_and_status_2(tmp_path):
+    """Through the real entry point (`python -m playground` runs __main__ as a script): a sub-command's UserError
+    is the entry point's, so it prints one line and exits 2 - no traceback."""
+    import subprocess
+    import sys
+
+    for argv in (["inspect", "--what", "nothing"], ["emergence", str(tmp_path)],
+                 ["world", "--fps", "0", "--out", str(tmp_path / "x.mp4")]):
+        p = subprocess.run([sys.executable, "-m", "playground", *argv], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2, (argv, p.stderr)
+        assert p.stderr.startswith("error: ") and "Traceback" not in p.stderr, (argv, p.stderr)

@@ -11,6 +11,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..errors import UserError
+
 WHAT = ("probes", "ablate")
 
 
@@ -44,15 +46,13 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
     try:
         return tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:
-        from ..__main__ import UserError
-
         raise UserError(f"--{name}: expected comma-separated block numbers, got {text!r}")
 
 
 def cmd_inspect(args) -> None:
     import torch
 
-    from ..__main__ import UserError, default_model_dir
+    from ..paths import DEFAULT_MODEL_DIR
     from ..pipeline import WorldSimPipeline
     from .ablate import Ablation, parse_heads
     from .interventions import run_interventions, to_markdown as ablate_markdown
@@ -64,7 +64,7 @@ def cmd_inspect(args) -> None:
     bad = [w for w in what if w not in WHAT]
     if bad or not what:
         raise UserError(f"--what: unknown {bad or what}; choose from {', '.join(WHAT)}")
-    model = Path(args.model or default_model_dir())
+    model = Path(args.model or DEFAULT_MODEL_DIR)
     if not (model / "model_index.json").is_file():
         raise UserError(f"no model folder at {model} (it needs a model_index.json); pass --model DIR")
     pipe = WorldSimPipeline.from_pretrained(model)
