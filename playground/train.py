@@ -77,10 +77,10 @@ class TrainConfig:
     # EDM preconditioning around the anchor: a nearly clean input passes through (SpacetimeDiT.skip); its residual
     # scale is measured on the training batches (measure_residual_std)
     precondition: str = "edm"
-    # >1: loss weight of latent pixels with a ball in the frame or in its anchor. 5 did worse in a 1,722-step pilot
-    # (objects kept 18.1% against 26.7% unweighted at the same step): balls split into more blobs
+    # >1: loss weight of latent pixels with a ball in the frame or in its anchor; 5 did worse in a pilot (balls split
+    # into more blobs; the numbers are in runs/worldsim-s/notes.md)
     dit_ball_weight: float = 1.0
-    # exact GELU; the tanh approximation bought no speed here (bench_model --against: 1.02x)
+    # exact GELU; the tanh approximation bought no measurable speed (bench_model --against)
     gelu_approximate: str = "none"
     # "joint": predict every unobserved frame of a clip at once; "next_chunk": predict one chunk (a temporal patch)
     # from the context_frames before it, the context noised up to max_context_sigma and the model told how much

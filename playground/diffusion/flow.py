@@ -39,8 +39,8 @@ def skip_coefficients(sigma: torch.Tensor, residual_std: torch.Tensor) -> tuple[
     c_out is the standard deviation of what that guess leaves over, so the network's target
     F = (x0 - base - c_skip * y) / c_out has unit variance at every noise level. As sigma -> 0, c_skip -> 1 and
     c_out -> 0: a nearly clean input passes through untouched instead of being redrawn by the network, whose
-    errors would otherwise stay in the video as coloured speckle (measured on the un-preconditioned model:
-    x0 error 0.13 at sigma 0.03, on latents of unit variance). Shapes broadcast.
+    errors would otherwise stay in the video as coloured speckle (the un-preconditioned model's measured error at
+    low noise is in runs/worldsim-s/notes.md). Shapes broadcast.
     """
     a = (1 - sigma) ** 2 * residual_std**2 + sigma**2
     c_skip = (1 - sigma) * residual_std**2 / a
