@@ -5,8 +5,8 @@
 Training with `snapshot_every_s` leaves EMA snapshots in RUN_DIR/snapshots (step, DiT compute seconds, samples
 seen). This scores every snapshot not scored yet - evaluate's headline rows (objects kept, velocity error) and the
 inertia and permanence probes, in-distribution, a few trials each so a run is barely slowed - and appends one line
-per snapshot to RUN_DIR/emergence.jsonl, the truth's and the baselines' scores beside the model's. The model card
-plots these lines against compute.
+per snapshot to RUN_DIR/emergence.jsonl, the truth's and the baselines' scores beside the model's, and redraws
+RUN_DIR/emergence.png. The model card shows both (copy them into the model folder).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file
 
 from .errors import UserError, run_command
 
-PROBE_METRICS = {"inertia": ("velocity_err", "linear_r2"), "permanence": ("reemergence_rate", "colour_kept")}
+PROBE_METRICS = {"inertia": ("vel_err_px", "linear_r2"), "permanence": ("reemergence_rate", "colour_kept")}
 
 
 def score_pipe(pipe, trials: int, steps: int, seed: int = 0) -> dict:
@@ -67,6 +68,7 @@ def score_run(run_dir: Path, model_dir: Path, trials: int = 6, steps: int | None
             f.write(json.dumps(rec) + "\n")
         lines.append(rec)
         ev = rec["evaluate"]
+        write_plot(log, run_dir / "emergence.png")
         print(f"step {meta['step']:>7}  compute {meta['compute_s'] / 3600:.2f} h  objects kept "
               f"{ev['model']['objects_kept']:.3f} (copy-last {ev['copy_last']['objects_kept']:.3f})  velocity error "
               f"{ev['model']['velocity_err_px']:.2f} px/frame")
@@ -110,3 +112,91 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ----------------------------------------------------------------------------- the model card's view
+SERIES = (("objects kept", lambda r: r["evaluate"]["model"]["objects_kept"],
+           lambda r: r["evaluate"]["copy_last"]["objects_kept"], (0.0, 1.0)),
+          ("velocity error px/frame", lambda r: r["evaluate"]["model"]["velocity_err_px"],
+           lambda r: r["evaluate"]["copy_last"]["velocity_err_px"], None),
+          ("inertia linear R^2", lambda r: r["probes"]["inertia"]["model"]["linear_r2"],
+           lambda r: r["probes"]["inertia"]["truth"]["linear_r2"], (0.0, 1.0)),
+          ("occluded balls re-emerge", lambda r: r["probes"]["permanence"]["model"]["reemergence_rate"],
+           lambda r: r["probes"]["permanence"]["copy_last"]["reemergence_rate"], (0.0, 1.0)))
+
+
+def write_plot(log: Path, out: Path) -> None:
+    """emergence_plot of a log file, as PNG."""
+    from PIL import Image
+
+    Image.fromarray(emergence_plot(read_log(log))).save(out)
+
+
+def read_log(path: Path) -> list[dict]:
+    return sorted((json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()),
+                  key=lambda r: r["compute_s"])
+
+
+def _fmt(v, pct: bool) -> str:
+    if v is None:
+        return "n/a"
+    return f"{100 * v:.1f}%" if pct else f"{v:.2f}"
+
+
+def emergence_markdown(lines: list[dict], image: str | None = "emergence.png") -> str:
+    """The card's table: one row per scored snapshot, the model's headline numbers and the baselines beside."""
+    out = ["## Emergence over compute", "",
+           f"EMA snapshots along the run, each scored in-distribution on {lines[0]['trials']} scenes per score "
+           f"(`python -m playground emergence`; {lines[0]['steps']} denoising steps{' per chunk' if lines[0]['steps'] < 20 else ''}). "
+           "Copy-last (objects, velocity, re-emergence) and the truth through the parser (R^2) in brackets.", ""]
+    if image:
+        out += [f"![emergence over compute]({image})", ""]
+    out += ["| DiT compute (h) | step | samples seen | objects kept | velocity error px/frame | inertia linear R^2 | "
+            "occluded balls re-emerge |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in lines:
+        cells = [f"{_fmt(m(r), pct)} ({_fmt(b(r), pct)})" for (name, m, b, rng), pct in
+                 zip(SERIES, (True, False, False, True))]
+        out.append(f"| {r['compute_s'] / 3600:.2f} | {r['step']:,} | {r['samples_seen']:,} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def emergence_plot(lines: list[dict], width: int = 880, height: int = 220) -> np.ndarray:
+    """Small multiples (uint8 RGB): each headline number against DiT compute, the model in orange, its baseline
+    dashed in grey."""
+    import cv2
+
+    panels = []
+    xs = [r["compute_s"] / 3600 for r in lines]
+    xmax = max(xs) * 1.05 or 1.0
+    pw = width // len(SERIES)
+    for name, m, b, rng in SERIES:
+        img = np.full((height, pw, 3), 255, np.uint8)
+        ys = [m(r) for r in lines]
+        bs = [b(r) for r in lines]
+        vals = [v for v in ys + bs if v is not None]
+        lo, hi = rng if rng else (0.0, max(vals) * 1.1 if vals else 1.0)
+        x0, x1, y0, y1 = 34, pw - 8, height - 28, 24
+
+        def pt(x, y):
+            return (int(x0 + (x1 - x0) * x / xmax), int(y0 + (y1 - y0) * (y - lo) / ((hi - lo) or 1.0)))
+
+        cv2.rectangle(img, (x0, y1), (x1, y0), (200, 200, 200), 1)
+        cv2.putText(img, name, (x0, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(img, f"{hi:g}", (2, y1 + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (80, 80, 80), 1, cv2.LINE_AA)
+        cv2.putText(img, f"{lo:g}", (2, y0), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (80, 80, 80), 1, cv2.LINE_AA)
+        cv2.putText(img, f"DiT compute, h (0-{xmax:.1f})", (x0, height - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.33,
+                    (80, 80, 80), 1, cv2.LINE_AA)
+        for series, colour, dashed in ((bs, (150, 150, 150), True), (ys, (230, 120, 20), False)):
+            pts = [pt(x, y) for x, y in zip(xs, series) if y is not None]
+            for a, c in zip(pts, pts[1:]):
+                if dashed:
+                    for k in range(0, 10, 2):
+                        p = (a[0] + (c[0] - a[0]) * k // 10, a[1] + (c[1] - a[1]) * k // 10)
+                        q = (a[0] + (c[0] - a[0]) * (k + 1) // 10, a[1] + (c[1] - a[1]) * (k + 1) // 10)
+                        cv2.line(img, p, q, colour, 1, cv2.LINE_AA)
+                else:
+                    cv2.line(img, a, c, colour, 2, cv2.LINE_AA)
+            for p in pts:
+                cv2.circle(img, p, 3, colour, -1, cv2.LINE_AA)
+        panels.append(img)
+    return np.concatenate(panels, axis=1)

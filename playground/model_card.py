@@ -118,6 +118,13 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         from .inspect.report import card_markdown
 
         lines += [card_markdown(json.loads((model_dir / "inspect.json").read_text())), ""]
+    if (model_dir / "emergence.jsonl").is_file():  # the run's snapshots scored by `python -m playground emergence`
+        from .emergence import emergence_markdown, read_log
+
+        log = read_log(model_dir / "emergence.jsonl")
+        if log:
+            png = (model_dir / "emergence.png").is_file()
+            lines += [emergence_markdown(log, "emergence.png" if png else None), ""]
     if notes:
         lines += ["## Notes, failures and what was tried", "", notes.strip(), ""]
     return "\n".join(lines)

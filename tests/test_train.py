@@ -152,6 +152,13 @@ def test_tiny_next_chunk_config_trains_and_rolls_out(tmp_path, cache_dir, text_e
     assert 0 <= lines[0]["evaluate"]["model"]["objects_kept"] <= 1
     assert set(lines[0]["probes"]) == {"inertia", "permanence"} and "copy_last" in lines[0]["probes"]["inertia"]
     assert score_run(tmp_path / "run", tmp_path / "model", trials=1, steps=2) == []  # all scored already
+    from playground.emergence import emergence_markdown, emergence_plot, read_log
+
+    log = read_log(tmp_path / "run" / "emergence.jsonl")
+    md = emergence_markdown(log)
+    assert md.count("\n| ") == 2 + 6 and "emergence.png" in md  # header, rule, one row per snapshot
+    img = emergence_plot(log)
+    assert img.dtype == np.uint8 and img.shape[2] == 3 and (tmp_path / "run" / "emergence.png").is_file()
     pipe.set_progress_bar_config(disable=True)
     frames = sample_clip("inertia", "train", 0, n_frames=8).frames
     chunks = []
