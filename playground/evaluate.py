@@ -9,10 +9,11 @@ the first `observed` frames are given, and each row predicts the rest:
   autoencoder    the true frames through the video autoencoder (the best any model in its latent space can do)
   model          the pipeline's rollout
   copy_last      the last observed frame, repeated
-  const_velocity the parsed objects of the observed frames moved on at their last velocity (tracks only)
+  const_velocity the probe suite's baseline (playground.probes.suite.const_velocity): the parsed balls of the
+                 observed frames moved on at their least-squares velocity (detections, no frames)
 Metrics, over predicted frames only, parsed by `playground.probes.parser`:
   objects_kept   share of frames whose parsed colour multiset (which colours, how many blobs of each) equals
-                 the one parsed from the true frame (const_velocity: n/a, it has no frames)
+                 the one parsed from the true frame (const_velocity: from its detections)
   failures       why the other frames fail, each as a share of all predicted frames (a frame can fail in several
                  ways): `missing` a colour of the truth is not found, `extra` a colour the truth does not have,
                  `split` more blobs of a true colour than the truth has
@@ -39,6 +40,7 @@ from tqdm.auto import tqdm
 from .diffusion.sampler import SAMPLER_TEXT, sampler_name
 from .paths import DEFAULT_MODEL_DIR
 from .probes.parser import color_track, parse_video
+from .probes.suite import const_velocity, copy_last
 from .world import sample_clip
 from .world.actions import kick_to_pixel
 
@@ -96,44 +98,27 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
             out = pipe(clip.caption, observed_frames=clip.frames[:observed], num_frames=T, height=H, width=W,
                        num_inference_steps=steps, guidance_scale=guidance, generator=gen, enrich_prompt=False,
                        **extra)
-            videos = {
-                "truth": clip.frames,
-                "model": out.frames[0],
-                "copy_last": np.concatenate([clip.frames[:observed],
-                                             np.repeat(clip.frames[observed - 1:observed], T - observed, 0)]),
-            }
+            videos = {"truth": clip.frames, "model": out.frames[0], "copy_last": copy_last(clip.frames, observed)}
             if "autoencoder" in rows:
                 with torch.no_grad():
                     z = pipe.vae.encode_frames(clip.frames[None])
                 videos["autoencoder"] = pipe.decode_latents(z)[0]
             parsed = {name: parse_video(v) for name, v in videos.items()}
-            for name in videos:
+            # the probe suite's baselines, one implementation each: const_velocity extrapolates the parsed observed
+            # tracks at their least-squares velocity (a track-level predictor: detections, no frames)
+            parsed["const_velocity"] = const_velocity(parsed["truth"], observed, H, W)
+            for name in parsed:
                 for t in range(observed, T):
                     pred, want = _colour_multiset(parsed[name][t]), _colour_multiset(parsed["truth"][t])
                     rows[name]["kept"].append(pred == want)
                     rows[name]["fail"].update(k for k, bad in _failure_kinds(pred, want).items() if bad)
             for b, ball in enumerate(clip.scene.balls):
                 gt_c, gt_vis = clip.gt.centroids[:, b], clip.gt.visible[:, b]
-                for name in videos:
+                for name in parsed:
                     tr = color_track(parsed[name], ball.color)
                     v, p = _track_errors(tr.centroids, gt_c, gt_vis, observed, lost_pos)
                     rows[name]["v"] += v
                     rows[name]["p"] += p
-                # constant velocity from the parsed observed frames
-                obs_tr = color_track(parsed["truth"][:observed], ball.color).centroids
-                seen = np.flatnonzero(np.isfinite(obs_tr[:, 0]))
-                cv = np.full((T, 2), np.nan)
-                if len(seen) >= 2:
-                    a, b2 = seen[-2], seen[-1]
-                    vel = (obs_tr[b2] - obs_tr[a]) / (b2 - a)
-                    cv[:observed] = obs_tr
-                    for t in range(observed, T):
-                        cv[t] = obs_tr[b2] + vel * (t - b2)
-                elif len(seen) == 1:
-                    cv[:] = obs_tr[seen[-1]]
-                v, p = _track_errors(cv, gt_c, gt_vis, observed, lost_pos)
-                rows["const_velocity"]["v"] += v
-                rows["const_velocity"]["p"] += p
         result["splits"][split] = {
             name: {
                 "objects_kept": float(np.mean(r["kept"])) if r["kept"] else None,
