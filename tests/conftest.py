@@ -23,13 +23,10 @@ def tiny_pipe(text_encoder):
     from playground.models.dit import SpacetimeDiT_tiny
     from playground.pipeline import build_pipeline
 
+    from tiny import perturb
+
     torch.manual_seed(0)
-    pipe = build_pipeline(SpacetimeDiT_tiny(), VideoAutoencoder(channels=(8, 16, 16)))
-    # Random adaLN-Zero models are the identity; perturb the zero-initialised layers so outputs depend on inputs.
-    with torch.no_grad():
-        for name, p in pipe.transformer.named_parameters():
-            if "adaLN" in name or "final_layer" in name:
-                p.normal_(0, 0.05)
+    pipe = build_pipeline(perturb(SpacetimeDiT_tiny()), VideoAutoencoder(channels=(8, 16, 16)))
     pipe.text_encoder = text_encoder
     pipe.set_progress_bar_config(disable=True)
     return pipe

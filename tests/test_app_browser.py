@@ -14,7 +14,7 @@ pytestmark = [
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python package) is not installed")
 
-from test_app_api import build_tiny_model_dir, serve  # noqa: E402
+from tiny import build_tiny_model_dir, serve  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,11 @@ from playground.models.dit import (
     sincos_3d,
 )
 from playground.diffusion.flow import skip_coefficients
+from tiny import perturb
 
 
 def _perturbed(model):
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "adaLN" in name or "final_layer" in name:
-                p.normal_(0, 0.05)
-    return model.eval()
+    return perturb(model).eval()
 
 
 @pytest.mark.parametrize("frames,height,width", [(16, 8, 8), (1, 8, 8), (7, 8, 12), (9, 12, 8), (24, 4, 4)])

@@ -10,21 +10,13 @@ from playground.models.autoencoder import VideoAutoencoder
 from playground.models.dit import SpacetimeDiT_tiny
 from playground.pipeline import build_pipeline
 from playground.world import PixelAction, kick_to_pixel, sample_clip
-
-
-def _perturb(model):
-    """Random adaLN-Zero models are the identity; perturb the zero-initialised layers so outputs depend on inputs."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "adaLN" in name or "final_layer" in name:
-                p.normal_(0, 0.05)
-    return model
+from tiny import perturb
 
 
 @pytest.fixture()
 def chunk_pipe(text_encoder):
     torch.manual_seed(0)
-    dit = _perturb(SpacetimeDiT_tiny(objective="next_chunk", context_frames=4, context_noise=True,
+    dit = perturb(SpacetimeDiT_tiny(objective="next_chunk", context_frames=4, context_noise=True,
                                      action_channels=ACTION_CHANNELS))
     pipe = build_pipeline(dit, VideoAutoencoder(channels=(8, 16, 16)))
     pipe.text_encoder = text_encoder
