@@ -1,6 +1,5 @@
 """WorldSimPipeline: shapes, determinism, conditioning, tracing, validation, save/load."""
 
-import math
 
 import numpy as np
 import pytest
@@ -141,4 +140,6 @@ def test_enrichment_keeps_the_attributes_the_prompt_names(text_encoder):
     assert e.text == caps[2] and e.source == "nearest training caption"
     assert enr.enrich("   ", text_encoder).text == ""
     assert prompt_attributes("two green balls falling")["count"] == 2
-    assert math.isfinite(e.similarity)
+    emb = torch.nn.functional.normalize(text_encoder.encode(["a blue ball hidden behind a wall"] + caps).float(), dim=1)
+    sims = (emb[1:] @ emb[0]).tolist()  # the prompt's cosine similarity to each caption
+    assert e.similarity == pytest.approx(sims[2], abs=1e-3) and sims[2] == max(sims)
