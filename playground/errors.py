@@ -1,4 +1,4 @@
-"""The command line's one error style: a sub-command raises UserError for a mistake in its arguments or files;
+"""One error for bad input, for the app and the command line. On the command line: a sub-command raises UserError for a mistake in its arguments or files;
 the entry point prints it as one line (`error: ...`) on stderr and exits with status 2, without a traceback.
 
 It lives in its own module because `python -m playground` runs `playground/__main__.py` as the script `__main__`:
@@ -12,8 +12,9 @@ import sys
 from typing import Callable
 
 
-class UserError(Exception):
-    """A mistake in the command line or its files: printed as one line, exit code 2."""
+class UserError(ValueError):
+    """A bad input worded for the user: the command line prints it as one line and exits 2, the app shows it beside
+    the control (a ValueError, so the app's input checks treat it as theirs)."""
 
 
 def run_command(func: Callable, args) -> int:

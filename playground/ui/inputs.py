@@ -11,16 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import UserError  # noqa: F401 (one class for the app and the command line; importers use it here)
 from ..pipeline import LIMITS
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_UPLOAD_FRAMES = 256
 UPLOAD_TYPES = (".mp4", ".gif", ".npy", ".webm", ".avi", ".mov")
 RESOLUTION_PRESETS = ("32x32", "32x48", "48x32", "48x48", "64x64")
-
-
-class UserError(ValueError):
-    """A bad input, worded for the user."""
 
 
 def user_errors(fn):
@@ -135,12 +132,7 @@ def load_clip(upload, height: int, width: int, max_frames: int = MAX_UPLOAD_FRAM
             arr = np.load(path, allow_pickle=False, mmap_mode="r")
             frames = _npy_frames(arr, max_frames)
         elif ext == ".gif":
-            import imageio.v3 as iio
-
-            frames = np.asarray(iio.imread(path, index=None))
-            if frames.ndim == 3:
-                frames = frames[None]
-            frames = frames[:max_frames, ..., :3]
+            frames = _gif_frames(path, max_frames)
         else:
             frames = _video_frames(path, max_frames)
     except UserError:
@@ -161,8 +153,7 @@ def _npy_frames(arr: np.ndarray, max_frames: int) -> np.ndarray:
         arr = arr[None]
     if arr.ndim != 4 or arr.shape[-1] not in (3, 4):
         raise UserError(f"a .npy clip must be (T, H, W, 3) uint8, got shape {arr.shape}")
-    if max(arr.shape[1:3]) > 4096:
-        raise UserError(f"frames of {arr.shape[1]}x{arr.shape[2]} are too large (at most 4096 px a side)")
+    _check_side(*arr.shape[1:3])
     arr = np.asarray(arr[:max_frames])
     if arr.dtype != np.uint8:
         if np.issubdtype(arr.dtype, np.floating) and np.isfinite(arr).all() and arr.min() >= 0 and arr.max() <= 1:
@@ -172,18 +163,46 @@ def _npy_frames(arr: np.ndarray, max_frames: int) -> np.ndarray:
     return arr
 
 
+MAX_SIDE = 4096  # px: larger frames are refused before they are decoded
+
+
+def _check_side(h: int, w: int) -> None:
+    if max(h, w) > MAX_SIDE:
+        raise UserError(f"frames of {h}x{w} are too large (at most {MAX_SIDE} px a side)")
+
+
+def _gif_frames(path: Path, max_frames: int) -> np.ndarray:
+    """A GIF's first max_frames frames; its size is read from the header (the logical screen) before anything is
+    decoded, so a small file that unpacks into huge frames is refused at once."""
+    import imageio.v3 as iio
+
+    head = path.open("rb").read(10)
+    if len(head) < 10 or head[:6] not in (b"GIF87a", b"GIF89a"):
+        raise UserError(f"{path.name} is not a GIF file (no GIF header)")
+    _check_side(int.from_bytes(head[8:10], "little"), int.from_bytes(head[6:8], "little"))
+    frames = []
+    for f in iio.imiter(path):
+        f = np.asarray(f)
+        _check_side(*f.shape[:2])
+        frames.append(f if f.ndim == 3 else np.repeat(f[..., None], 3, axis=-1))
+        if len(frames) >= max_frames:
+            break
+    return np.stack(frames)[..., :3] if frames else np.zeros((0, 1, 1, 3), np.uint8)
+
+
 def _video_frames(path: Path, max_frames: int) -> np.ndarray:
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
             raise UserError(f"could not open {path.name} as a video; is the file corrupt?")
+        # the container's frame size, before any frame is decoded
+        _check_side(int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)))
         frames = []
         while len(frames) < max_frames:
             ok, f = cap.read()
             if not ok:
                 break
-            if max(f.shape[:2]) > 4096:
-                raise UserError(f"frames of {f.shape[0]}x{f.shape[1]} are too large (at most 4096 px a side)")
+            _check_side(*f.shape[:2])
             frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
     finally:
         cap.release()
