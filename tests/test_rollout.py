@@ -171,3 +171,32 @@ def test_the_attention_view_and_streaming_work_on_a_rollout(chunk_pipe, clip, tm
         attention_view(ctx, r, "blocks.0.attn", "mean", 5, 1, 10.0, 10.0)
     previews = [item for item in stream(ctx, s) if item[0] == "preview"]
     assert previews and all(p[2] == 6 for p in previews)
+
+
+def test_a_stream_whose_consumer_goes_away_stops_sampling_at_the_next_step(tiny_pipe, tmp_path):
+    """A cancelled or disconnected request closes the stream: the worker stops at its next step instead of
+    running to the end."""
+    import threading
+    import time
+
+    from playground.ui.session import AppContext, GenSettings, stream
+
+    ctx = AppContext(tiny_pipe, str(tmp_path), tmp_path)
+    steps = []
+    s = GenSettings(prompt="", num_frames=8, steps=200, guidance=1.0, enrich=False)
+    orig = tiny_pipe.transformer.forward
+
+    def counting(*a, **kw):
+        steps.append(1)
+        time.sleep(0.01)  # at least 2 s for all 200 steps
+        return orig(*a, **kw)
+
+    tiny_pipe.transformer.forward = counting
+    gen = stream(ctx, s)
+    assert next(gen)[0] == "preview"
+    gen.close()
+    deadline = time.time() + 5
+    while any(t.name == "worldsim-sample" for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.02)
+    assert not any(t.name == "worldsim-sample" for t in threading.enumerate())
+    assert len(steps) < 100

@@ -203,8 +203,11 @@ def stream(ctx: AppContext, s: GenSettings, preview_every: float = 0.0):
     prediction (stale ones are skipped when the consumer is slower than the sampler), then ("done", result)."""
     q: queue.Queue = queue.Queue()
     layout = strip_layout(s.num_frames, s.height, s.width, max_width=900)
+    stop = threading.Event()  # set when the consumer goes away (the client cancelled or disconnected)
 
     def on_step(step, n, x0):
+        if stop.is_set():
+            raise Cancelled("the request was cancelled")  # ends the sampling at this step
         q.put(("preview", step, n, frame_strip(ctx.pipe.decode_latents(x0[:1])[0], layout)))
 
     def work():
@@ -214,15 +217,22 @@ def stream(ctx: AppContext, s: GenSettings, preview_every: float = 0.0):
             q.put(("error", e))
 
     threading.Thread(target=work, daemon=True, name="worldsim-sample").start()
-    while True:
-        item = q.get()
-        while item[0] == "preview" and not q.empty():
-            item = q.get()  # only the newest preview matters
-        if item[0] == "error":
-            raise item[1]
-        yield item
-        if item[0] == "done":
-            return
+    try:
+        while True:
+            item = q.get()
+            while item[0] == "preview" and not q.empty():
+                item = q.get()  # only the newest preview matters
+            if item[0] == "error":
+                raise item[1]
+            yield item
+            if item[0] == "done":
+                return
+    finally:  # a cancelled request closes this generator: the worker stops at its next step
+        stop.set()
+
+
+class Cancelled(Exception):
+    """Raised inside a sampling run whose request went away."""
 
 
 def finish(ctx: AppContext, r: GenResult) -> GenResult:
