@@ -18,6 +18,7 @@ import torch
 
 from .evaluate import EVAL_SEED_BASE
 from .paths import DEFAULT_MODEL_DIR
+from .viz.frames import upscale
 from .world import sample_clip
 
 PROMPTS = ("a red ball rolls to the left", "two balls collide", "a blue ball falls and bounces",
@@ -27,7 +28,7 @@ PROMPTS = ("a red ball rolls to the left", "two balls collide", "a blue ball fal
 def _strip(frames: np.ndarray, observed: int, scale: int, every: int) -> np.ndarray:
     tiles = []
     for t in range(0, len(frames), every):
-        tile = cv2.resize(frames[t], None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+        tile = upscale(frames[t], scale)
         border = (128, 128, 128) if t < observed else (30, 30, 30)
         tiles.append(cv2.copyMakeBorder(tile, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=border))
     return np.concatenate(tiles, axis=1)

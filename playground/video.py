@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .viz.frames import upscale
+
 
 def upscale_nearest(frames: np.ndarray, upscale_to: int = 256) -> np.ndarray:
     """Repeat pixels (nearest neighbour) so the short side is at least `upscale_to`, then pad to even sizes
     (yuv420p needs even width and height). frames (T, H, W, 3) uint8 -> (T, H', W', 3)."""
     T, H, W, _ = frames.shape
     f = max(1, -(-upscale_to // min(H, W)))
-    out = frames.repeat(f, axis=1).repeat(f, axis=2) if f > 1 else frames
+    out = upscale(frames, f)
     ph, pw = out.shape[1] % 2, out.shape[2] % 2
     if ph or pw:
         out = np.pad(out, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")

@@ -12,7 +12,7 @@ import torch
 
 from ..pipeline import LIMITS
 from ..video import write_mp4
-from ..viz.frames import frame_strip, hstack_videos, scale_for, upscale
+from ..viz.frames import frame_strip, hstack_videos, pixel_difference, scale_for, upscale
 from ..viz.latents import channel_grid, pca_figure, trajectory_grid
 from .events import action
 from .inputs import as_float, as_int, check_prompt
@@ -92,7 +92,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             raise ValueError(f"change must be one of {', '.join(COMPARE)}, got {what!r}")
         rb = sample(ctx, b.checked(ctx.pipe), trace=False)
         sc = scale_for(s.height, s.width, 128)
-        diff = np.abs(r.frames.astype(np.int16) - rb.frames.astype(np.int16)).max(-1).astype(np.uint8)
+        diff = pixel_difference(r.frames, rb.frames).astype(np.uint8)
         side = hstack_videos(upscale(r.frames, sc), upscale(rb.frames, sc), upscale(np.repeat(diff[..., None], 3, -1), sc))
         path = str(write_mp4(side, ctx.new_path(".mp4"), upscale_to=128))
         la, lb = r.latents.float(), rb.latents.float()

@@ -17,7 +17,7 @@ import torch
 from ..enrich import EnrichedPrompt
 from ..pipeline import LIMITS, SamplingTrace, TraceConfig, WorldSimPipeline
 from ..video import write_mp4
-from ..viz.frames import frame_strip, strip_layout
+from ..viz.frames import frame_strip, pixel_difference, strip_layout
 from .inputs import as_bool, as_float, as_int, check_prompt
 from .trained import TrainedSizes
 
@@ -246,7 +246,7 @@ def replace_result_trace(r: GenResult, extra: GenResult, step: int) -> GenResult
     sampling up to float rounding (captured layers take the readable softmax path instead of the fused kernel), so
     its maps describe `r`'s video; the largest pixel difference between the two runs is kept in
     `r.cache["recapture_max_pixel_diff"]`."""
-    diff = int(np.abs(extra.frames.astype(np.int16) - r.frames.astype(np.int16)).max())
+    diff = int(pixel_difference(extra.frames, r.frames).max())
     r.trace.attention[step] = extra.trace.attention[step]
     r.trace.attention_meta.update(extra.trace.attention_meta)
     r.trace.inputs[step] = extra.trace.inputs[step]

@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 
 from ..pipeline import LIMITS
 from ..video import write_mp4
-from ..viz.frames import abs_difference, draw_tracks, frame_strip, hstack_videos, labelled_rows, scale_for, strip_layout
+from ..viz.frames import (abs_difference, draw_tracks, frame_strip, hstack_videos, labelled_rows, scale_for,
+                          strip_layout, upscale)
 from ..world import FAMILIES, SPLITS, Scene, describe_ranges, make_clip, sample_scene
 from .events import action
 from .inputs import as_int, parse_resolution
@@ -182,7 +183,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         truth = {c: clip.gt.centroids[:, i] for i, c in enumerate(colors)}
         sc = scale_for(s.height, s.width, 128)
         side = hstack_videos(draw_tracks(r.frames, model_tracks, sc), draw_tracks(clip.frames, {}, sc, truth),
-                             np.repeat(np.repeat(abs_difference(r.frames, clip.frames), sc, 1), sc, 2), gap=4)
+                             upscale(abs_difference(r.frames, clip.frames), sc), gap=4)
         r.video_path = str(write_mp4(side, ctx.new_path(".mp4"), upscale_to=128))
         info = {"caption": clip.caption, "prompt": r.enriched.text, "observed": k,
                 "errors": centroid_errors(model_tracks, truth, k),
@@ -228,7 +229,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                                 enrich_prompt=False, generator=torch.Generator().manual_seed(s.seed))
         long_truth = make_clip(parse_scene(scene_text, n + extra), s.height, s.width).frames
         sc = scale_for(s.height, s.width, 128)
-        both = hstack_videos(np.repeat(np.repeat(video, sc, 1), sc, 2), np.repeat(np.repeat(long_truth, sc, 1), sc, 2))
+        both = hstack_videos(upscale(video, sc), upscale(long_truth, sc))
         path = str(write_mp4(both, ctx.new_path(".mp4"), upscale_to=128))
         return path, {"frames": int(video.shape[0]), "first_clip": n, "extended_by": extra, "context": ctxf,
                       "window": window}, f"Extended to {int(video.shape[0])} frames." + size_warning(s)

@@ -93,9 +93,14 @@ def hstack_videos(*videos: np.ndarray, gap: int = 2) -> np.ndarray:
     return np.concatenate(parts, axis=2)
 
 
+def pixel_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a - b| per pixel of two uint8 images or videos (..., 3), the largest over the channels: (...) int16."""
+    return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(-1)
+
+
 def abs_difference(a: np.ndarray, b: np.ndarray, gain: float = 2.0) -> np.ndarray:
     """|a - b| per pixel (max over channels), amplified and shown as a grey image (T, H, W, 3) uint8."""
-    d = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(-1).astype(np.float32) * gain
+    d = pixel_difference(a, b).astype(np.float32) * gain
     d = np.clip(d, 0, 255).astype(np.uint8)
     return np.repeat(d[..., None], 3, axis=-1)
 
