@@ -182,8 +182,8 @@ def emergence_plot(lines: list[dict], width: int = 880, height: int = 220) -> np
 
         cv2.rectangle(img, (x0, y1), (x1, y0), (200, 200, 200), 1)
         cv2.putText(img, name, (x0, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-        cv2.putText(img, f"{hi:g}", (2, y1 + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (80, 80, 80), 1, cv2.LINE_AA)
-        cv2.putText(img, f"{lo:g}", (2, y0), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (80, 80, 80), 1, cv2.LINE_AA)
+        cv2.putText(img, f"{hi:.3g}", (2, y1 + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (80, 80, 80), 1, cv2.LINE_AA)
+        cv2.putText(img, f"{lo:.3g}", (2, y0), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (80, 80, 80), 1, cv2.LINE_AA)
         cv2.putText(img, f"DiT compute, h (0-{xmax:.1f})", (x0, height - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.33,
                     (80, 80, 80), 1, cv2.LINE_AA)
         for series, colour, dashed in ((bs, (150, 150, 150), True), (ys, (230, 120, 20), False)):
