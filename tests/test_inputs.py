@@ -35,3 +35,15 @@ def test_a_file_named_gif_that_is_not_one_gets_a_clear_error(tmp_path):
     path.write_bytes(b"not a gif at all")
     with pytest.raises(UserError, match="not a GIF file"):
         load_clip(str(path), 32, 32)
+
+
+def test_booleans_are_not_numbers():
+    """`frames=True` through the API was a 1-frame video; now it is a clear error, as are other non-numbers."""
+    from playground.ui.inputs import as_float, as_int
+
+    for bad in (True, False, np.bool_(True), "ten", None, float("nan")):
+        with pytest.raises(UserError, match="frames must be a whole number"):
+            as_int("frames", bad, 1, 64)
+    with pytest.raises(UserError, match="guidance must be a number"):
+        as_float("guidance", True, 0.0, 20.0)
+    assert as_int("frames", "16", 1, 64) == 16 and as_int("frames", 16.0, 1, 64) == 16  # documented coercions

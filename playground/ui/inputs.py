@@ -50,7 +50,10 @@ def user_errors(fn):
 
 
 def as_int(name: str, value, lo: int, hi: int) -> int:
-    """An integer in [lo, hi] from a number or numeric string (sliders send floats like 16.0)."""
+    """An integer in [lo, hi] from a number or numeric string (sliders send floats like 16.0); True / False are
+    not numbers here (`frames=True` would otherwise be a 1-frame video)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise UserError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}")
     try:
         f = float(value)
     except (TypeError, ValueError):
@@ -70,6 +73,8 @@ def as_bool(name: str, value) -> bool:
 
 
 def as_float(name: str, value, lo: float, hi: float) -> float:
+    if isinstance(value, (bool, np.bool_)):
+        raise UserError(f"{name} must be a number in [{lo}, {hi}], got {value!r}")
     try:
         f = float(value)
     except (TypeError, ValueError):
