@@ -87,11 +87,10 @@ class SamplingTrace:
 
 @dataclass
 class DenoiseStep:
-    """One step of WorldSimPipeline.denoise: its number in the call and in its loop, sigma and timestep, x_t before
-    it, the guided x0 prediction, the latents after it, the attention captured (or None) and the Conditioning."""
+    """One step of WorldSimPipeline.denoise: its number in the call, sigma and timestep, x_t before it, the guided
+    x0 prediction, the latents after it, the attention captured (or None) and the Conditioning."""
 
     step: int
-    index: int
     sigma: float
     timestep: torch.Tensor
     x_t: torch.Tensor
@@ -351,11 +350,12 @@ class WorldSimPipeline(DiffusionPipeline):
             latents = torch.randn(lat_shape, generator=generator, dtype=torch.float32).to(self.device)
             bar = self.progress_bar(total=steps)
             for st in self.denoise(cond, latents, steps, guidance_scale, generator, trace):
-                self._record_step(record, st, st.step, st.x_t, st.x0, (0, num_frames))
-                self._step_callback(callback_on_step_end, callback_on_step_end_tensor_inputs, st, st.step)
+                self._record_step(record, st, st.x_t, st.x0, (0, num_frames))
+                self._step_callback(callback_on_step_end, callback_on_step_end_tensor_inputs, st)
                 bar.update(1)
             bar.close()
-            video = st.next_latents * (1 - cond.mask[:, None, :, None, None]) + cond.latents * cond.mask[:, None, :, None, None]
+            m = cond.mask[:, None, :, None, None]
+            video = st.next_latents * (1 - m) + cond.latents * m
         if record is not None:
             record.sigmas.append(0.0)
         frames = self.decode_latents(video)
@@ -367,11 +367,11 @@ class WorldSimPipeline(DiffusionPipeline):
         return out if return_dict else (out.frames,)
 
     # ------------------------------------------------------------------ the denoising core
-    def conditioning(self, texts: list[str], observed: np.ndarray | None, lat_shape: tuple, actions=None,
-                     extra_frames: int = 0) -> Conditioning:
+    def conditioning(self, texts: list[str], observed: np.ndarray | None, lat_shape: tuple,
+                     actions=None) -> Conditioning:
         """The Conditioning of a call: texts ("" = no text), observed uint8 frames (B, T_obs, H, W, 3) or None,
         pixel actions (one list for every video or a list per video; action models only), for latent videos of
-        lat_shape (B, c, T, h, w); the action maps reach `extra_frames` past T (a rollout's last chunk)."""
+        lat_shape (B, c, T, h, w); the action maps reach one chunk past T (a rollout's last, cropped chunk)."""
         b, c, T, h, w = lat_shape
         device = self.device
         latents = torch.zeros(lat_shape, device=device)
@@ -419,7 +419,7 @@ class WorldSimPipeline(DiffusionPipeline):
             v = x0_to_velocity(latents, x0, sigma)
             # the generator also draws the fresh noise of a stochastic scheduler: same seed, same video
             nxt = scheduler.step(v, t, latents, generator=generator, return_dict=False)[0]
-            st = DenoiseStep(step_offset + i, i, float(sigma), t, latents, x0, nxt, capture, cond)
+            st = DenoiseStep(step_offset + i, float(sigma), t, latents, x0, nxt, capture, cond)
             yield st
             latents = st.next_latents  # a step callback may have replaced them (diffusers' contract)
 
@@ -440,7 +440,7 @@ class WorldSimPipeline(DiffusionPipeline):
         return x0
 
     @staticmethod
-    def _record_step(record, st: "DenoiseStep", step: int, x_t_video, x0_video, window: tuple[int, int]) -> None:
+    def _record_step(record, st: "DenoiseStep", x_t_video, x0_video, window: tuple[int, int]) -> None:
         if record is None:
             return
         record.sigmas.append(st.sigma)
@@ -449,22 +449,22 @@ class WorldSimPipeline(DiffusionPipeline):
             record.latents.append(x_t_video[0].detach().to("cpu", torch.float16))
             record.x0.append(x0_video[0].detach().to("cpu", torch.float16))
         if st.capture is not None:
-            record.attention[step] = st.capture.weights
+            record.attention[st.step] = st.capture.weights
             record.attention_meta.update(st.capture.meta)
             c = st.cond
-            record.inputs[step] = {"latents": st.x_t[:1].detach().cpu(), "sigma": st.sigma,
+            record.inputs[st.step] = {"latents": st.x_t[:1].detach().cpu(), "sigma": st.sigma,
                                    "cond": Conditioning(c.latents[:1].cpu(), c.mask[:1].cpu(), c.text[:1].cpu(),
                                                         c.has_text[:1].cpu(),
                                                         None if c.sigma is None else c.sigma[:1].cpu(),
                                                         None if c.actions is None else c.actions[:1].cpu())}
 
-    def _step_callback(self, callback, tensor_inputs, st: "DenoiseStep", step: int, video_x0=None) -> None:
+    def _step_callback(self, callback, tensor_inputs, st: "DenoiseStep", video_x0=None) -> None:
         """diffusers' contract: callback(pipe, step, timestep, callback_kwargs) with the asked-for tensors."""
         if callback is None:
             return
         available = {"latents": st.next_latents, "x0": st.x0, "x_t": st.x_t,
                      "video_x0": st.x0 if video_x0 is None else video_x0}
-        out = callback(self, step, st.timestep, {k: available[k] for k in tensor_inputs})
+        out = callback(self, st.step, st.timestep, {k: available[k] for k in tensor_inputs})
         if isinstance(out, dict) and out.get("latents") is not None:
             st.next_latents = out["latents"]
 
@@ -499,8 +499,8 @@ class WorldSimPipeline(DiffusionPipeline):
                 if record is not None:
                     xv = x0v.clone()
                     xv[:, :, t:t + n_new] = st.x_t[:, :, n_ctx:n_ctx + n_new]
-                    self._record_step(record, st, st.step, xv, x0v, (t - n_ctx, W))
-                self._step_callback(callback_on_step_end, tensor_inputs, st, st.step, x0v)
+                    self._record_step(record, st, xv, x0v, (t - n_ctx, W))
+                self._step_callback(callback_on_step_end, tensor_inputs, st, x0v)
             new = st.next_latents[:, :, n_ctx:n_ctx + n_new]
             video[:, :, t:t + n_new] = new
             if callback_on_chunk_end is not None:
