@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,8 @@ from einops import rearrange
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from .diffusion.chunks import next_chunk_window
+from .conditioning import Conditioning
+from .diffusion.chunks import ChunkWindow, next_chunk_window, own_context_window
 from .diffusion.flow import add_noise, logit_normal_sigmas, masked_x0_loss
 from .enrich import PromptEnricher, prompt_attributes
 from .models.autoencoder import VideoAutoencoder
@@ -90,6 +92,11 @@ class TrainConfig:
     context_noise: bool = False
     max_context_sigma: float = 0.3
     short_context_prob: float = 0.15
+    # next_chunk: the share of batches whose context ends in the model's own chunk, sampled by the EMA weights in
+    # own_context_steps steps from the true frames before it, the target still the truth
+    # (playground.diffusion.chunks.own_context_window; the pilot that chose it is in runs/pilot-own/README.md)
+    own_context_prob: float = 0.0
+    own_context_steps: int = 4
     # next_chunk: per-frame action maps of the clips' kicks as extra input channels (playground.conditioning)
     action_channels: int = 0
     dit_steps: int = 31000  # resumable; the measured compute is in the model card (training.json compute_s)
@@ -443,7 +450,26 @@ def encode_buckets(vae: VideoAutoencoder, buckets: dict, device, batch: int = 64
 
 
 # --------------------------------------------------------------------------- DiT
-def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: int, process: int = 0):
+class Batch(NamedTuple):
+    """One training batch (dit_loss's arguments). x0 (B, c, T, h, w) clean latents; text (B, D); obs_mask (B, T) 1 on
+    observed (context) frames; sigma (B,) and noise (like x0) of the frames to predict; weight (B, 1, T, h, w) or
+    None; cond_latents, cond_sigma: a next-chunk batch's noised context and its levels; actions: action maps or
+    None; own_context: a next-chunk batch to be finished on the model's own output (own_context_window), whose
+    first seven fields describe the window before that."""
+
+    x0: torch.Tensor
+    text: torch.Tensor
+    obs_mask: torch.Tensor
+    sigma: torch.Tensor
+    noise: torch.Tensor
+    weight: torch.Tensor | None = None
+    cond_latents: torch.Tensor | None = None
+    cond_sigma: torch.Tensor | None = None
+    actions: torch.Tensor | None = None
+    own_context: ChunkWindow | None = None
+
+
+def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: int, process: int = 0) -> Batch:
     """One training batch; a pure function of (cfg, step, process)."""
     rng = np.random.default_rng((cfg.seed, 3, step, process))
     u = rng.random()
@@ -479,7 +505,7 @@ def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: 
         m = rearrange(m, "(b t) 1 h w -> b 1 t h w", b=cfg.batch)
         m = torch.maximum(m, last_observed_anchor(m, obs_mask))  # where the ball is, and where the anchor has it
         weight = 1 + (cfg.dit_ball_weight - 1) * m
-    return x0, text, obs_mask, sigma, noise, weight, None, None, None
+    return Batch(x0, text, obs_mask, sigma, noise, weight)
 
 
 def _next_chunk_batch(cfg: TrainConfig, b: dict, text_table: torch.Tensor, idx: np.ndarray, rng: np.random.Generator):
@@ -493,11 +519,39 @@ def _next_chunk_batch(cfg: TrainConfig, b: dict, text_table: torch.Tensor, idx: 
     if cfg.action_channels:
         maps = action_maps(b["actions"][idx], lat.shape[2], lat.shape[3], lat.shape[4],
                            b["frames"].shape[2] // lat.shape[3])
-    win = next_chunk_window(lat, rng, gen, cfg.context_frames, cfg.patch_size_t,
-                            cfg.max_context_sigma if cfg.context_noise else 0.0, cfg.short_context_prob, maps)
+    max_sigma = cfg.max_context_sigma if cfg.context_noise else 0.0
     sigma = logit_normal_sigmas(cfg.batch, gen)
+    if cfg.own_context_prob and rng.random() < cfg.own_context_prob:
+        # a window one chunk longer with a full context: the model samples its first chunk (own_context_batch)
+        long = next_chunk_window(lat, rng, gen, cfg.context_frames, 2 * cfg.patch_size_t, max_sigma, 0.0, maps)
+        x0 = long.x0[:, :, cfg.patch_size_t:]
+        noise = torch.randn(x0.shape, generator=gen)
+        mask = (torch.arange(x0.shape[2]) < cfg.context_frames).float().expand(cfg.batch, -1)
+        return Batch(x0, text, mask, sigma, noise, own_context=long)
+    win = next_chunk_window(lat, rng, gen, cfg.context_frames, cfg.patch_size_t, max_sigma, cfg.short_context_prob,
+                            maps)
     noise = torch.randn(win.x0.shape, generator=gen)
-    return win.x0, text, win.cond_mask, sigma, noise, None, win.cond_latents, win.cond_sigma, win.actions
+    return Batch(win.x0, text, win.cond_mask, sigma, noise, None, win.cond_latents, win.cond_sigma, win.actions)
+
+
+@torch.no_grad()
+def own_context_batch(cfg: TrainConfig, batch: Batch, pipe, generator: torch.Generator) -> Batch:
+    """Finishes a batch drawn with own_context: `pipe` (a WorldSimPipeline around the EMA weights) samples the
+    chunk after the long window's context, as a rollout would (own_context_steps steps, no guidance), and the batch
+    becomes the window one chunk later with that chunk as the end of its context (own_context_window)."""
+    long, chunk = batch.own_context, cfg.patch_size_t
+    n = long.x0.shape[2] - chunk  # the context and the chunk the model makes
+    parts = (long.cond_latents[:, :, :n], long.cond_mask[:, :n], batch.text,
+             torch.ones(len(batch.text), dtype=torch.bool),  # text dropout's zero rows stay the null text
+             long.cond_sigma[:, :n], None if long.actions is None else long.actions[:, :, :n])
+    cond = Conditioning(*(None if t is None else t.to(pipe.device) for t in parts))
+    latents = torch.randn(long.x0[:, :, :n].shape, generator=generator).to(pipe.device)
+    for st in pipe.denoise(cond, latents, cfg.own_context_steps, 1.0, generator):
+        pass
+    made = st.next_latents[:, :, n - chunk:].cpu()
+    win = own_context_window(long, made, chunk, generator)
+    return batch._replace(obs_mask=win.cond_mask, cond_latents=win.cond_latents, cond_sigma=win.cond_sigma,
+                          actions=win.actions, own_context=None)
 
 
 def dit_loss(model, x0, text, obs_mask, sigma, noise, weight=None, raw: SpacetimeDiT | None = None,
@@ -723,6 +777,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
                 "dit_parameters": count_parameters(raw), "vae_parameters": count_parameters(vae),
                 "mixed_precision": precision_log, "config": asdict(cfg)}
 
+    own_pipe = build_pipeline(ema, vae) if cfg.own_context_prob else None  # samples own_context batches
     snap_dir = run_dir / "snapshots"
     next_snap = (math.floor(compute_s / cfg.snapshot_every_s) + 1) * cfg.snapshot_every_s if cfg.snapshot_every_s else None
     while step < end_step:
@@ -731,8 +786,11 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
         if max_compute_minutes is not None and extra()["compute_s"] >= max_compute_minutes * 60:
             break
         batch = make_batch(cfg, buckets, text_table, step, accelerator.process_index)
+        if batch.own_context is not None:
+            with accelerator.autocast():
+                batch = own_context_batch(cfg, batch, own_pipe, torch.Generator().manual_seed(cfg.seed * 7 + step))
         x0, text, obs_mask, sigma, noise, weight, cond, cond_sigma, acts = (t if t is None else t.to(device)
-                                                                            for t in batch)
+                                                                            for t in batch[:9])
         for g in opt.param_groups:
             g["lr"] = learning_rate(cfg, step)
         loss = dit_loss(model, x0, text, obs_mask, sigma, noise, weight, raw, cond, cond_sigma, acts)

@@ -109,6 +109,25 @@ def test_training_windows_noise_only_the_context_and_say_how_much():
     assert 0 < ctx_err < 1.0  # noised, not replaced
 
 
+def test_own_context_windows_move_one_chunk_on_and_keep_the_true_target():
+    from playground.diffusion.chunks import next_chunk_window, own_context_window
+
+    lat = torch.randn(3, 4, 16, 8, 8)
+    long = next_chunk_window(lat, np.random.default_rng(0), torch.Generator().manual_seed(0), 4, 4,
+                             max_context_sigma=0.3, short_context_prob=0.0, actions=torch.randn(3, 3, 16, 8, 8))
+    made = torch.full((3, 4, 2, 8, 8), 5.0)
+    win = own_context_window(long, made, 2, torch.Generator().manual_seed(1))
+    assert win.x0.shape == (3, 4, 6, 8, 8) and (win.start == long.start + 2).all()
+    torch.testing.assert_close(win.x0, long.x0[:, :, 2:])
+    torch.testing.assert_close(win.cond_latents[:, :, :2], long.cond_latents[:, :, 2:4])
+    s = win.cond_sigma[:, 2]
+    assert (s == long.cond_sigma[:, 0]).all() and (win.cond_sigma[:, 4:] == 0).all()
+    # the model's chunk, noised at the window's level: its mean is (1 - s) * 5
+    torch.testing.assert_close(win.cond_latents[:, :, 2:4].mean(dim=(1, 2, 3, 4)), (1 - s) * 5, atol=0.1, rtol=0)
+    with pytest.raises(ValueError, match="no room"):
+        own_context_window(long, made[:, :, :1], 2, torch.Generator())
+
+
 def test_sampling_draws_no_context_noise_unless_asked(chunk_pipe, clip):
     """context_sigma=0 at sampling: the context is the frames themselves (the model is told 0)."""
     seen = []

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from playground.pipeline import WorldSimPipeline
+from playground.models.dit import SpacetimeDiT
 from playground.train import CONFIGS, learning_rate, train
 
 
@@ -189,9 +190,46 @@ def test_next_chunk_batches_carry_the_clips_kicks_as_action_maps(cache_dir):
     seen = 0
     for step in range(20):
         batch = make_batch(cfg, buckets, torch.zeros(1, 384), step=step)
-        acts = batch[-1]
+        acts = batch.actions
         assert acts is not None and acts.shape[:3] == (cfg.batch, 3, batch[0].shape[2])
         seen += int(acts.abs().sum() > 0)
     assert seen > 0
     joint = make_batch(replace(cfg, objective="joint", action_channels=0), buckets, torch.zeros(1, 384), step=0)
-    assert joint[-1] is None
+    assert joint.actions is None and joint.own_context is None
+
+
+def test_own_context_batches_end_their_context_in_the_models_own_chunk(tmp_path, cache_dir):
+    """own_context_prob: a batch's window moves one chunk on and its context ends in the chunk the EMA model
+    sampled from the true frames before it (noised at the batch's level); the target stays the true chunk."""
+    from playground.models.autoencoder import VideoAutoencoder
+    from playground.pipeline import build_pipeline
+    from playground.train import build_clip_cache, make_batch, own_context_batch
+
+    cfg = replace(CONFIGS["tiny"], objective="next_chunk", context_frames=4, context_noise=True, action_channels=3,
+                  own_context_prob=1.0, own_context_steps=2, max_context_sigma=0.0)
+    buckets = build_clip_cache(cfg, cache_dir)
+    for b in buckets.values():
+        g = torch.Generator().manual_seed(0)
+        b["latents"] = torch.randn(len(b["frames"]), 4, cfg.frames, b["frames"].shape[2] // 2,
+                                   b["frames"].shape[3] // 2, generator=g)
+        b["text_index"] = np.zeros(len(b["frames"]), dtype=int)
+    batch = make_batch(cfg, buckets, torch.zeros(1, 384), step=0)
+    long = batch.own_context
+    assert long is not None and long.x0.shape[2] == 4 + 2 * 2 and batch.x0.shape[2] == 4 + 2
+    torch.testing.assert_close(batch.x0, long.x0[:, :, 2:])  # the target window is the true frames
+    torch.manual_seed(0)
+    model = SpacetimeDiT(latent_channels=4, hidden_size=32, depth=2, num_heads=2, objective="next_chunk",
+                         context_frames=4, context_noise=True, action_channels=3)
+    pipe = build_pipeline(model, VideoAutoencoder(channels=(8, 16), latent_channels=4))
+    done = own_context_batch(cfg, batch, pipe, torch.Generator().manual_seed(1))
+    again = own_context_batch(cfg, batch, pipe, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(done.cond_latents, again.cond_latents)  # seeded: the same batch
+    assert done.own_context is None and done.obs_mask[:, :4].all() and not done.obs_mask[:, 4:].any()
+    torch.testing.assert_close(done.cond_latents[:, :, :2], long.x0[:, :, 2:4])  # true frames (no noise here)
+    made = done.cond_latents[:, :, 2:4]
+    assert (made - long.x0[:, :, 4:6]).abs().mean() > 0.1  # the model's chunk, not the truth it stands for
+    assert (done.cond_latents[:, :, 4:] == 0).all() and done.actions.shape[2] == 6
+
+    cfg = replace(cfg, name="tiny-own", dit_steps=3, own_context_prob=0.5, max_context_sigma=0.3)
+    info = train(cfg, tmp_path / "run", tmp_path / "model", cache_dir)
+    assert info["step"] == 3 and all(np.isfinite(_losses(tmp_path / "run")))

@@ -57,3 +57,26 @@ def next_chunk_window(latents: torch.Tensor, rng: np.random.Generator, generator
         a = actions.shape[1]
         acts = torch.gather(actions.float(), 2, idx[:, None, :, None, None].expand(b, a, W, h, w))
     return ChunkWindow(x0, cond, mask, sigma, start, acts)
+
+
+def own_context_window(long: ChunkWindow, made: torch.Tensor, chunk: int, generator: torch.Generator) -> ChunkWindow:
+    """Training on the model's own output (a cheap form of Self Forcing): `long` is a window of n_ctx + 2 chunks
+    (next_chunk_window with a double chunk), `made` (B, c, chunk, h, w) the model's own sample of its first chunk
+    after the context. Returns the window one chunk later - context = the true frames n_ctx - chunk .. of `long`
+    followed by the model's chunk, target = the true chunk after it - its context noised at `long`'s levels. The
+    target stays the truth: the model learns to continue from the kind of frames a rollout feeds it, and to pull
+    them back to the world's."""
+    b, c, W, h, w = long.x0.shape
+    n_ctx = W - 2 * chunk
+    if n_ctx < chunk or made.shape[2] != chunk:
+        raise ValueError(f"own context: a window of {W} frames with chunks of {chunk} has no room for the model's own")
+    x0 = long.x0[:, :, chunk:]
+    mask = torch.zeros(b, n_ctx + chunk)
+    mask[:, :n_ctx] = 1  # the context (its last chunk the model's), then the chunk to predict
+    sigma = long.cond_sigma[:, :1].expand(b, n_ctx + chunk) * mask
+    s = sigma[:, None, n_ctx - chunk:n_ctx, None, None]
+    noise = torch.randn(made.shape, generator=generator)
+    cond = long.cond_latents[:, :, chunk:].clone()
+    cond[:, :, n_ctx - chunk:n_ctx] = (1 - s) * made.float() + s * noise
+    acts = None if long.actions is None else long.actions[:, :, chunk:]
+    return ChunkWindow(x0, cond, mask, sigma, long.start + chunk, acts)
