@@ -25,3 +25,12 @@ def run_command(func: Callable, args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def shown(value, limit: int = 60) -> str:
+    """repr(value) for an error message, cut to about `limit` characters: a message echoes what was given, not a
+    100,000-character paste of it."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"

@@ -47,3 +47,25 @@ def test_booleans_are_not_numbers():
     with pytest.raises(UserError, match="guidance must be a number"):
         as_float("guidance", True, 0.0, 20.0)
     assert as_int("frames", "16", 1, 64) == 16 and as_int("frames", 16.0, 1, 64) == 16  # documented coercions
+
+
+def test_a_scenes_own_frame_count_gives_way_to_the_frames_setting_and_says_so():
+    import json
+
+    from playground.ui.worldsim import parse_scene
+    from playground.world import sample_scene
+
+    text = json.dumps(sample_scene("inertia", "train", np.random.default_rng(0), 16).to_dict())
+    notes = []
+    assert parse_scene(text, 24, notes).n_frames == 24
+    assert notes == ["The scene's n_frames (16) gave way to the Frames setting (24)."]
+    notes = []
+    assert parse_scene(text, 16, notes).n_frames == 16 and notes == []
+
+
+def test_error_messages_echo_at_most_a_short_piece_of_what_was_given():
+    from playground.errors import shown
+
+    assert shown("abc") == "'abc'"
+    long = shown("x" * 100_000)
+    assert len(long) < 100 and long.endswith("(100,002 characters)")

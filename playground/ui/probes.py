@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..errors import shown
 from ..pipeline import LIMITS
 from ..probes import PROBES, run_suite, to_markdown
 from ..video import write_mp4
@@ -191,11 +192,11 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             raise ValueError("trial: run the probes first")
         by_id = {t["id"]: t for t in res["trials"]}
         if trial_id not in by_id:
-            raise ValueError(f"trial: unknown trial {trial_id!r}; choose one of {', '.join(by_id)}")
+            raise ValueError(f"trial: unknown trial {shown(trial_id)}; choose one of {', '.join(by_id)}")
         t = by_id[trial_id]
         frames = res.frames.get(trial_id, {})
         if row not in frames:
-            raise ValueError(f"video of row: {row!r} has no frames for this trial (rows with frames: "
+            raise ValueError(f"video of row: {shown(row)} has no frames for this trial (rows with frames: "
                              f"{', '.join(frames)})")
         sc = scale_for(t["height"], t["width"], 128)
         tracks = {tr["color"]: _track_xy(tr) for tr in t["tracks"].get(row, [])}

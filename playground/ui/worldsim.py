@@ -17,14 +17,16 @@ from ..viz.frames import (abs_difference, draw_tracks, frame_strip, hstack_video
                           strip_layout, upscale)
 from ..world import FAMILIES, SPLITS, Scene, describe_ranges, make_clip, sample_scene
 from .events import action
+from ..errors import shown
 from .inputs import as_int, parse_resolution
 from .session import MODEL, AppContext, GenSettings, sample
 
 MAX_BRANCHES = 6
 
 
-def parse_scene(text: str, n_frames: int) -> Scene:
-    """Scene JSON from the editor -> a validated Scene rendered for `n_frames` frames."""
+def parse_scene(text: str, n_frames: int, notes: list[str] | None = None) -> Scene:
+    """Scene JSON from the editor -> a validated Scene rendered for `n_frames` frames (the Frames control); a
+    different `n_frames` in the JSON gives way to it, and `notes` (when given) gets a line saying so."""
     if not text or not str(text).strip():
         raise ValueError("the scene is empty: draw a random scene or paste a scene JSON")
     if len(text) > 100_000:
@@ -35,6 +37,9 @@ def parse_scene(text: str, n_frames: int) -> Scene:
         raise ValueError(f"the scene is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     if not isinstance(d, dict):
         raise ValueError("scene: the JSON must be an object with a 'balls' list")
+    given = d.get("n_frames", n_frames)
+    if notes is not None and given != n_frames:
+        notes.append(f"The scene's n_frames ({shown(given)}) gave way to the Frames setting ({n_frames}).")
     d["n_frames"] = n_frames
     try:
         return Scene.from_dict(d)
@@ -175,7 +180,8 @@ def build(ctx: AppContext, result: gr.State) -> dict:
 
     def simulate(scene_text, k, frames, resolution, steps, guidance, seed, use_caption):
         n = as_int("frames", frames, 2, fmax)
-        scene = parse_scene(scene_text, n)
+        notes = []
+        scene = parse_scene(scene_text, n, notes)
         clip, s, k = _settings(scene, k, frames, resolution, steps, guidance, seed, use_caption)
         r = sample(ctx, s)
         colors = [b.color for b in scene.balls]
@@ -189,7 +195,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                 "errors": centroid_errors(model_tracks, truth, k),
                 "seconds": round(r.seconds, 3),
                 "trained_setting": ctx.trained.is_trained(s.num_frames, s.height, s.width)}
-        note = f"Done in {r.seconds:.2f} s." + size_warning(s) + (f"  \nTrace: {r.trace_note}." if r.trace_note else "")
+        note = f"Done in {r.seconds:.2f} s." + "".join("  \n" + x for x in notes) + size_warning(s) + (f"  \nTrace: {r.trace_note}." if r.trace_note else "")
         return r.video_path, trajectory_figure(model_tracks, truth, k, s.height, s.width), info, r, note
 
     action([run.click], simulate, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption],
@@ -199,7 +205,8 @@ def build(ctx: AppContext, result: gr.State) -> dict:
     def branches(scene_text, k, frames, resolution, steps, guidance, seed, use_caption, n_branch):
         n = as_int("frames", frames, 2, fmax)
         nb = as_int("branches", n_branch, 1, MAX_BRANCHES)
-        scene = parse_scene(scene_text, n)
+        notes = []
+        scene = parse_scene(scene_text, n, notes)
         clip, s, k = _settings(scene, k, frames, resolution, steps, guidance, seed, use_caption)
         out = []
         for j in range(nb):
@@ -207,7 +214,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             out.append((s.seed, sample(ctx, s, trace=False).frames))
         info = {"rows": ["truth"] + [f"seed {sd}" for sd, _ in out], "observed": k, "frames": n}
         return branch_strips(clip.frames, out), info, f"{nb} futures from the same {k} observed frames." + \
-            size_warning(s)
+            "".join("  \n" + x for x in notes) + size_warning(s)
 
     action([branch.click], branches, [scene_json, k, frames, resolution, steps, guidance, seed, use_caption,
                                       n_branch], [futures, branch_info], branch_status, "branch",
