@@ -16,7 +16,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import NamedTuple
 from pathlib import Path
 
@@ -124,6 +124,11 @@ class TrainConfig:
     # a run (relative to the repository) whose checkpoint this run starts from when it has none of its own: weights,
     # EMA, optimizer state, step and compute carry over, so a pilot's winner continues without losing its compute
     init_from: str | None = None
+    # a model folder (relative to the repository) whose transformer weights start this run's DiT when it has no
+    # checkpoint (a warm start across objectives, e.g. the joint worldsim-s continued as a next-chunk model): every
+    # weight of the same name and shape is copied; the input channels this config adds (context noise level,
+    # actions) start at zero, so the warm-started model first behaves as the one it came from (warm_start)
+    init_weights: str | None = None
 
 
 _WIDE8 = dict(ae_channels=(32, 64), latent_channels=8, ae_steps=10_000, vae_init="runs/ae-pilot/wide8_10k")
@@ -319,6 +324,37 @@ def save_checkpoint(path: Path, model, ema, opt, step: int, extra: dict) -> None
     (path / "state.json").write_text(json.dumps(meta, indent=1))
 
 
+def warm_start(model: SpacetimeDiT, source: str | Path) -> dict:
+    """Copies a model folder's transformer weights into `model` (TrainConfig.init_weights). The patch embedding's
+    input channels are [latents, observed latents, mask, (noise level), (actions)]: the source's are copied into the
+    first ones and any this model adds stay zero. Returns {"copied": n, "extended": [...], "kept": [...]} (kept =
+    this model's own initialisation: names or shapes the source lacks)."""
+    from .paths import REPO_ROOT
+
+    src = Path(source) if Path(source).is_absolute() else REPO_ROOT / source
+    weights = load_file(str(src / "transformer" / "diffusion_pytorch_model.safetensors"))
+    same_latents = json.loads((src / "transformer" / "config.json").read_text())["latent_channels"] == \
+        model.config.latent_channels  # else the embedding's channels mean other things: it stays as initialised
+    own = model.state_dict()
+    report = {"copied": 0, "extended": [], "kept": []}
+    with torch.no_grad():
+        for name, param in own.items():
+            w = weights.get(name)
+            if w is not None and w.shape == param.shape:
+                param.copy_(w)
+                report["copied"] += 1
+            elif (w is not None and same_latents and name == "x_embedder.weight" and w.shape[0] == param.shape[0]
+                  and w.shape[2:] == param.shape[2:] and w.shape[1] < param.shape[1]):
+                param.zero_()
+                param[:, : w.shape[1]] = w
+                report["extended"].append(name)
+            else:
+                report["kept"].append(name)
+    print(f"warm start from {src}: {report['copied']} tensors copied, extended {report['extended']}, "
+          f"kept {report['kept']}")
+    return report
+
+
 def save_snapshot(snap_dir: Path, ema, step: int, compute_s: float, samples: int) -> Path:
     """The EMA weights (fp16) at a point of the run, for emergence over compute (playground.emergence)."""
     snap_dir.mkdir(parents=True, exist_ok=True)
@@ -469,9 +505,26 @@ class Batch(NamedTuple):
     own_context: ChunkWindow | None = None
 
 
-def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: int, process: int = 0) -> Batch:
-    """One training batch; a pure function of (cfg, step, process)."""
-    rng = np.random.default_rng((cfg.seed, 3, step, process))
+def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: int, process: int = 0,
+               processes: int = 1) -> Batch:
+    """Process `process`'s share (cfg.batch samples) of step `step`'s global batch of cfg.batch * processes
+    samples; a pure function of (cfg, step, process, processes). The global batch depends only on its size, so
+    P processes with batch B train on what one process with batch P * B trains on."""
+    if not 0 <= process < processes:
+        raise ValueError(f"process {process} of {processes}")
+    if processes == 1:
+        return _global_batch(cfg, buckets, text_table, step)
+    full = _global_batch(replace(cfg, batch=cfg.batch * processes), buckets, text_table, step)
+    part = slice(process * cfg.batch, (process + 1) * cfg.batch)
+    cut = lambda t: None if t is None else t[part]  # noqa: E731
+    own = full.own_context
+    if own is not None:
+        own = ChunkWindow(*(cut(getattr(own, f.name)) for f in fields(ChunkWindow)))
+    return Batch(*(cut(t) for t in full[:9]), own_context=own)
+
+
+def _global_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: int) -> Batch:
+    rng = np.random.default_rng((cfg.seed, 3, step, 0))
     u = rng.random()
     if u < cfg.aspect_prob and cfg.aspect_sizes:
         key = cfg.aspect_sizes[rng.integers(len(cfg.aspect_sizes))]
@@ -682,18 +735,22 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     device = accelerator.device
     t_start = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    buckets = build_clip_cache(cfg, cache_dir)
-    vae = train_autoencoder(cfg, buckets, run_dir, device)
-    vae.requires_grad_(False)
-    vae_metrics = json.loads((run_dir / "vae" / "metrics.json").read_text())
-    encode_buckets(vae, buckets, device, cache_dir=cache_dir)
+    if accelerator.is_main_process:
+        (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    # the caches and the autoencoder are made by the main process; the others then read them
+    with accelerator.main_process_first():
+        buckets = build_clip_cache(cfg, cache_dir)
+        vae = train_autoencoder(cfg, buckets, run_dir, device)
+        vae.requires_grad_(False)
+        vae_metrics = json.loads((run_dir / "vae" / "metrics.json").read_text())
+        encode_buckets(vae, buckets, device, cache_dir=cache_dir)
 
     # Re-captioning and text embeddings for every clip: the short-caption share gets a rich caption from the
     # captioner (or its nearest neighbour's); both methods are scored on the main bucket.
     if cfg.recaption_method not in ("captioner", "nearest_neighbour"):
         raise ValueError(f"recaption_method must be 'captioner' or 'nearest_neighbour', got {cfg.recaption_method!r}")
-    captioner, captioner_dir = load_or_train_captioner(cfg, cache_dir, model_dir)
+    with accelerator.main_process_first():
+        captioner, captioner_dir = load_or_train_captioner(cfg, cache_dir, model_dir)
     text_encoder = shared_text_encoder()
     recap_acc, recap = None, {"method": cfg.recaption_method}
     all_caps: list[str] = []
@@ -710,11 +767,17 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
                       "nearest_neighbour": nearest_neighbour_agreement(b["latents"], b["rich"], short_only)}
         b["text_index"] = np.arange(len(all_caps), len(all_caps) + len(caps))
         all_caps.extend(caps)
-    text_table = cached_text_embeddings(all_caps, text_encoder, cache_dir)  # (N_all, 384)
+    with accelerator.main_process_first():
+        text_table = cached_text_embeddings(all_caps, text_encoder, cache_dir)  # (N_all, 384)
     rich_main = buckets[(cfg.height, cfg.width)]["rich"]
     enricher = PromptEnricher.build(rich_main[: cfg.enrich_captions], text_encoder)
 
     residual_std = measure_residual_std(cfg, buckets, text_table) if cfg.precondition != "none" else 1.0
+    if cfg.init_weights is not None and cfg.precondition != "none":  # a warm start keeps its source's scaling
+        from .paths import REPO_ROOT
+
+        src = Path(cfg.init_weights) if Path(cfg.init_weights).is_absolute() else REPO_ROOT / cfg.init_weights
+        residual_std = json.loads((src / "transformer" / "config.json").read_text())["residual_std"]
     torch.manual_seed(cfg.seed)
     model = SpacetimeDiT(latent_channels=cfg.latent_channels, patch_size_t=cfg.patch_size_t,
                          patch_size=cfg.patch_size, hidden_size=cfg.hidden_size, depth=cfg.depth,
@@ -723,6 +786,8 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
                          gelu_approximate=cfg.gelu_approximate, objective=cfg.objective,
                          context_frames=cfg.context_frames, context_noise=cfg.context_noise,
                          action_channels=cfg.action_channels)
+    if cfg.init_weights is not None and cfg.init_from is None and not (run_dir / "checkpoint" / "state.json").exists():
+        warm_start(model, cfg.init_weights)
     ema = SpacetimeDiT.from_config(model.config)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
@@ -764,7 +829,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _request_stop)
 
-    log = open(run_dir / "log.jsonl", "a")
+    log = open(run_dir / "log.jsonl", "a") if accelerator.is_main_process else None
     last_ckpt = time.time()
     end_step = cfg.dit_steps if max_steps is None else min(cfg.dit_steps, step + max_steps)
     bar = tqdm(total=end_step, initial=step, desc="DiT", disable=not accelerator.is_main_process)
@@ -780,12 +845,21 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     own_pipe = build_pipeline(ema, vae) if cfg.own_context_prob else None  # samples own_context batches
     snap_dir = run_dir / "snapshots"
     next_snap = (math.floor(compute_s / cfg.snapshot_every_s) + 1) * cfg.snapshot_every_s if cfg.snapshot_every_s else None
+    def should_stop() -> bool:
+        """A signal or a time limit; with several processes the main process decides for all, so that none is left
+        waiting for the others' gradients."""
+        flag = stop["flag"] or (max_minutes is not None and time.time() - t_start > max_minutes * 60) or (
+            max_compute_minutes is not None and extra()["compute_s"] >= max_compute_minutes * 60)
+        if accelerator.num_processes == 1:
+            return flag
+        from accelerate.utils import broadcast
+
+        return bool(broadcast(torch.tensor([float(flag)], device=device), from_process=0).item())
+
     while step < end_step:
-        if stop["flag"] or (max_minutes is not None and time.time() - t_start > max_minutes * 60):
+        if should_stop():
             break
-        if max_compute_minutes is not None and extra()["compute_s"] >= max_compute_minutes * 60:
-            break
-        batch = make_batch(cfg, buckets, text_table, step, accelerator.process_index)
+        batch = make_batch(cfg, buckets, text_table, step, accelerator.process_index, accelerator.num_processes)
         if batch.own_context is not None:
             with accelerator.autocast():
                 batch = own_context_batch(cfg, batch, own_pipe, torch.Generator().manual_seed(cfg.seed * 7 + step))
@@ -805,7 +879,8 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
         if step % cfg.log_every == 0:
             rec = {"step": step, "loss": float(np.mean(losses)), "lr": learning_rate(cfg, step), "time": time.time()}
             losses = []
-            log.write(json.dumps(rec) + "\n"), log.flush()
+            if log is not None:  # the main process's batches' loss
+                log.write(json.dumps(rec) + "\n"), log.flush()
             bar.set_postfix(loss=f"{rec['loss']:.4f}")
         if accelerator.is_main_process and next_snap is not None and extra()["compute_s"] >= next_snap:
             save_snapshot(snap_dir, ema, step, extra()["compute_s"], step * cfg.batch * accelerator.num_processes)

@@ -233,3 +233,30 @@ def test_own_context_batches_end_their_context_in_the_models_own_chunk(tmp_path,
     cfg = replace(cfg, name="tiny-own", dit_steps=3, own_context_prob=0.5, max_context_sigma=0.3)
     info = train(cfg, tmp_path / "run", tmp_path / "model", cache_dir)
     assert info["step"] == 3 and all(np.isfinite(_losses(tmp_path / "run")))
+
+
+def test_a_warm_start_copies_the_joint_model_and_its_added_inputs_start_at_zero(tmp_path):
+    """init_weights: a joint model's weights start a next-chunk model with context noise and actions; the added
+    input channels are zero, so the warm-started model predicts what the source predicted from the same input."""
+    from playground.train import warm_start
+
+    torch.manual_seed(0)
+    joint = SpacetimeDiT(latent_channels=4, hidden_size=32, depth=2, num_heads=2)
+    for p in joint.parameters():  # zero-initialised layers (adaLN-Zero, the final layer) made non-trivial
+        p.data.add_(0.05 * torch.randn_like(p))
+    joint.save_pretrained(tmp_path / "src" / "transformer")
+    torch.manual_seed(1)
+    chunk = SpacetimeDiT(latent_channels=4, hidden_size=32, depth=2, num_heads=2, objective="next_chunk",
+                         context_frames=4, context_noise=True, action_channels=3)
+    report = warm_start(chunk, tmp_path / "src")
+    assert report["extended"] == ["x_embedder.weight"] and report["kept"] == []
+    x, cond = torch.randn(2, 4, 6, 8, 8), torch.randn(2, 4, 6, 8, 8)
+    mask = torch.tensor([[1.0] * 4 + [0.0] * 2] * 2)
+    sigma = torch.tensor([0.7, 0.2])
+    text = torch.randn(2, 384)
+    want = joint(x, sigma, text_embeds=text, cond_latents=cond, cond_mask=mask)
+    got = chunk(x, sigma, text_embeds=text, cond_latents=cond, cond_mask=mask, cond_sigma=mask * 0,
+                actions=torch.zeros(2, 3, 6, 8, 8))
+    torch.testing.assert_close(got, want)
+    other = SpacetimeDiT(latent_channels=8, hidden_size=32, depth=2, num_heads=2)
+    assert "x_embedder.weight" in warm_start(other, tmp_path / "src")["kept"]  # other latents: not reused
