@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--frames", type=int, default=None)
     g.add_argument("--height", type=int, default=None)
     g.add_argument("--width", type=int, default=None)
-    g.add_argument("--steps", type=int, default=20)
+    g.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's own)")
     g.add_argument("--guidance", type=float, default=2.0)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--extend", type=int, default=0, help="continue the clip by this many frames")

@@ -26,7 +26,8 @@ def add_probe_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="train,heldout", help="train, heldout or both (comma-separated)")
     p.add_argument("--observed", type=int, default=4, help="observed frames given to every predictor")
-    p.add_argument("--steps", type=int, default=20, help="sampling steps of the model")
+    p.add_argument("--steps", type=int, default=None,
+                   help="sampling steps of the model (default: its own, WorldSimPipeline.default_steps)")
     p.add_argument("--guidance", type=float, default=2.0)
     p.add_argument("--height", type=int, default=None, help="default: the model's (32 without a model)")
     p.add_argument("--width", type=int, default=None)

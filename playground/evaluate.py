@@ -75,12 +75,13 @@ def _track_errors(centroids_pred: np.ndarray, gt_c: np.ndarray, gt_vis: np.ndarr
     return v_err, p_err
 
 
-def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldout"), steps: int = 20,
+def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldout"), steps: int | None = None,
              guidance: float = 2.0, seed: int = 0, progress: bool = True, use_actions: bool = True) -> dict:
     """Scores per split and row (see the module docstring). A model that takes actions is given each clip's kicks
     unless `use_actions` is False (then it is rolled out as if nobody kicked, as a model without actions is)."""
     T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
     lost_pos = float(np.hypot(H, W) / 4)
+    steps = pipe.default_steps if steps is None else steps
     takes_actions = bool(getattr(pipe, "accepts_actions", False)) and use_actions
     result: dict = {"trials": trials, "observed": observed, "frames": T, "height": H, "width": W, "steps": steps,
                     "guidance": guidance, "sampler": sampler_name(pipe), "model_actions": takes_actions,
@@ -201,7 +202,8 @@ def main(argv=None) -> None:
     ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--trials", type=int, default=24)
     ap.add_argument("--observed", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=None, help="denoising steps (per chunk for a next-chunk model; "
+                    "default: the model's own, WorldSimPipeline.default_steps)")
     ap.add_argument("--guidance", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sampler", choices=("shipped", "ode", "stochastic"), default="shipped",

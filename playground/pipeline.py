@@ -158,6 +158,13 @@ class WorldSimPipeline(DiffusionPipeline):
         return pipe
 
     @property
+    def default_steps(self) -> int:
+        """Denoising steps when a call names none: the model folder's `defaults.steps` (the number its card was
+        measured with), else 20 for a joint model and 4 per chunk for a next-chunk one (the steps-per-chunk sweep
+        of runs/pilot-v2)."""
+        return int(self.defaults.get("steps", 4 if self.rolls_out else 20))
+
+    @property
     def accepts_actions(self) -> bool:
         """Whether the model is conditioned on actions (pixel kicks); the probes pass them only then."""
         return bool(self.transformer.config.get("action_channels", 0))
@@ -256,7 +263,7 @@ class WorldSimPipeline(DiffusionPipeline):
         num_frames: int | None = None,
         height: int | None = None,
         width: int | None = None,
-        num_inference_steps: int = 20,
+        num_inference_steps: int | None = None,
         guidance_scale: float = 2.0,
         generator: torch.Generator | None = None,
         enrich_prompt: bool = True,
@@ -277,7 +284,7 @@ class WorldSimPipeline(DiffusionPipeline):
                 They come back unchanged in the output. T_obs = 0 ... num_frames.
             num_frames, height, width: video size (defaults: the model's training size). Height and width must be
                 multiples of `spatial_factor`.
-            num_inference_steps: steps of the flow-matching scheduler: Euler steps on the ODE, or, where its config
+            num_inference_steps: (default: `default_steps`) steps of the flow-matching scheduler: Euler steps on the ODE, or, where its config
                 has `stochastic_sampling` (the shipped model's does), steps that re-noise each x0 prediction with
                 fresh noise drawn from `generator`.
             guidance_scale: classifier-free guidance on the text (1 = off, no extra batch).
@@ -307,6 +314,8 @@ class WorldSimPipeline(DiffusionPipeline):
         num_frames = self.defaults["frames"] if num_frames is None else num_frames
         height = self.defaults["height"] if height is None else height
         width = self.defaults["width"] if width is None else width
+        if num_inference_steps is None:
+            num_inference_steps = self.default_steps
         obs = None
         if observed_frames is not None:
             obs = np.asarray(observed_frames)

@@ -55,7 +55,7 @@ def _wrap(text: str, n: int) -> list[str]:
 
 
 def sample_sheet(pipe, families=("inertia", "collision", "occlusion", "gravity", "camera"), observed: int = 4,
-                 steps: int = 20, scale: int = 3, every: int = 2, seed: int = 0) -> np.ndarray:
+                 steps: int | None = None, scale: int = 3, every: int = 2, seed: int = 0) -> np.ndarray:
     T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
     rows = []
     for i, fam in enumerate(families):
@@ -81,7 +81,7 @@ def main(argv=None) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--out", default="assets/samples.png")
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=None, help="default: the model's own")
     args = ap.parse_args(argv)
     pipe = WorldSimPipeline.from_pretrained(args.model)
     pipe.set_progress_bar_config(disable=True)

@@ -1,10 +1,13 @@
-"""The distributed path: `accelerate launch` with 2 CPU processes (gloo) trains the tiny next-chunk recipe, only the
-main process writes, and the weights match one process trained on the same global batch.
+"""The distributed path: 2 CPU processes (torchrun, gloo; accelerate's MULTI_CPU) train the tiny next-chunk recipe,
+only the main process writes, and the weights match one process trained on the same global batch.
 
-The command this runs is the README's one for several GPUs (Training), with `--cpu` for gloo on CPU cores."""
+On several GPUs the same training loop runs under `accelerate launch --multi_gpu --num_processes N -m playground
+train ...` (README, Training), which starts the processes through the same torch launcher; `accelerate launch
+--cpu` starts one process only, so this test uses torchrun with ACCELERATE_USE_CPU=1, the README's CPU command."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -65,13 +68,16 @@ def test_two_cpu_processes_train_like_one_with_the_same_global_batch(tmp_path):
     cache = tmp_path / "cache"
     script = tmp_path / "ddp.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines",
-           "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(script), str(tmp_path / "ddp"), str(cache)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "ACCELERATE_USE_CPU": "1"}
+    with socket.socket() as sock:  # a free port for the processes' rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+           str(script), str(tmp_path / "ddp"), str(cache)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     run = tmp_path / "ddp" / "run"
-    assert "num_processes" not in done.stderr  # accelerate took the arguments as given
     lines = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2, 3, 4]  # one writer: each step logged once
     state = json.loads((run / "checkpoint" / "state.json").read_text())

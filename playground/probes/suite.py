@@ -144,7 +144,7 @@ def _clean(v):
 
 # ---------------------------------------------------------------------------- runner
 def run_suite(pipe=None, probes=("all",), trials: int = 8, seed: int = 0, split=("train", "heldout"),
-              observed: int = 4, steps: int = 20, guidance_scale: float = 2.0, height: int | None = None,
+              observed: int = 4, steps: int | None = None, guidance_scale: float = 2.0, height: int | None = None,
               width: int | None = None, num_frames: int | None = None, prompt: str = "caption",
               keep_frames: bool = False, progress: Callable[[int, int, str], None] | None = None) -> SuiteResult:
     """Run probes on `trials` seeded scenes per probe and split; `pipe` None runs truth and baselines only.
@@ -161,6 +161,8 @@ def run_suite(pipe=None, probes=("all",), trials: int = 8, seed: int = 0, split=
         progress: called as progress(done, total, description) after every trial.
     """
     names = resolve_probes(probes)
+    if steps is None and pipe is not None:
+        steps = pipe.default_steps
     splits = [s.strip() for s in split.split(",")] if isinstance(split, str) else list(split)
     for s in splits:
         if s not in SPLITS:

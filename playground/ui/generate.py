@@ -154,7 +154,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                                          f"{ctx.pipe.spatial_factor})", elem_id="gen-resolution")
             size_md = gr.Markdown(size_note(ctx, d["frames"], f"{d['height']}x{d['width']}"), elem_id="gen-size-note")
             with gr.Row():
-                steps = gr.Slider(1, LIMITS["steps"][1], value=20, step=1, label="Steps")
+                steps = gr.Slider(1, LIMITS["steps"][1], value=ctx.pipe.default_steps, step=1, label="Steps")
                 guidance = gr.Slider(0.0, LIMITS["guidance"][1], value=2.0, step=0.1, label="Guidance (1 = off)")
             seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
             go = gr.Button("Generate", variant="primary", elem_id="gen-button")
@@ -207,9 +207,12 @@ def build(ctx: AppContext, result: gr.State) -> dict:
            [observed_img], obs_status, "observed_frames")
 
     @user_errors
-    def generate_video(prompt: str = "", num_frames: int = 16, height: int = 32, width: int = 32, steps: int = 20,
-                       guidance: float = 2.0, seed: int = 0, enrich_prompt: bool = True) -> tuple[str, str, dict]:
-        """Sample one video without the UI. Returns (mp4 path on the server, enriched prompt, run summary)."""
+    def generate_video(prompt: str = "", num_frames: int = 16, height: int = 32, width: int = 32,
+                       steps: int | None = None, guidance: float = 2.0, seed: int = 0,
+                       enrich_prompt: bool = True) -> tuple[str, str, dict]:
+        """Sample one video without the UI (steps: default the model's own). Returns (mp4 path on the server,
+        enriched prompt, run summary)."""
+        steps = ctx.pipe.default_steps if steps is None else steps
         s = GenSettings(prompt, num_frames, height, width, steps, guidance, seed,
                         enrich=enrich_prompt).checked(ctx.pipe)
         r = finish(ctx, sample(ctx, s))

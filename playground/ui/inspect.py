@@ -230,7 +230,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
     with gr.Row():
         probes = gr.CheckboxGroup(list(ABLATION_PROBES), value=["inertia"], label="Probes")
         trials = gr.Slider(1, MAX_TRIALS, value=2, step=1, label="Trials")
-        steps = gr.Slider(1, 50, value=10, step=1, label="Steps")
+        steps = gr.Slider(1, 50, value=min(10, ctx.pipe.default_steps), step=1, label="Steps")
         ab_seed = gr.Number(value=0, precision=0, label="Seed")
     go_btn = gr.Button("Ablate and regenerate", variant="primary", elem_id="inside-ablate-button")
     video = gr.Video(label="truth | unablated | ablated", autoplay=True, loop=True, interactive=False)

@@ -142,7 +142,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         trials = gr.Slider(1, MAX_APP_TRIALS, value=2, step=1, label="Trials per probe and split")
         observed = gr.Slider(1, max_obs, value=4, step=1, label="Observed frames")
     with gr.Row():
-        steps = gr.Slider(1, MAX_APP_STEPS, value=10, step=1, label="Steps")
+        steps = gr.Slider(1, MAX_APP_STEPS, value=min(10, ctx.pipe.default_steps), step=1, label="Steps")
         guidance = gr.Slider(0.0, LIMITS["guidance"][1], value=2.0, step=0.1, label="Guidance")
         seed = gr.Number(value=0, precision=0, label="Suite seed", minimum=0, maximum=2**31 - 1)
     run = gr.Button("Run probes", variant="primary", elem_id="probe-button")

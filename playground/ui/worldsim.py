@@ -123,7 +123,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                                          allow_custom_value=True, label="Resolution", elem_id="ws-resolution")
                 seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
             with gr.Row():
-                steps = gr.Slider(1, LIMITS["steps"][1], value=20, step=1, label="Steps")
+                steps = gr.Slider(1, LIMITS["steps"][1], value=ctx.pipe.default_steps, step=1, label="Steps")
                 guidance = gr.Slider(0.0, LIMITS["guidance"][1], value=2.0, step=0.1, label="Guidance")
             use_caption = gr.Checkbox(value=True, label="Prompt with the scene's caption")
             run = gr.Button("Simulate + predict", variant="primary", elem_id="ws-run")
