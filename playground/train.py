@@ -523,8 +523,9 @@ def make_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: 
     return Batch(*(cut(t) for t in full[:9]), own_context=own)
 
 
-def _global_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: int) -> Batch:
-    rng = np.random.default_rng((cfg.seed, 3, step, 0))
+def _global_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, step: int, stream: int = 0) -> Batch:
+    """The whole batch of a step; `stream` != 0 draws batches apart from the training ones (measure_residual_std)."""
+    rng = np.random.default_rng((cfg.seed, 3, step, stream))
     u = rng.random()
     if u < cfg.aspect_prob and cfg.aspect_sizes:
         key = cfg.aspect_sizes[rng.integers(len(cfg.aspect_sizes))]
@@ -629,7 +630,7 @@ def measure_residual_std(cfg: TrainConfig, buckets: dict, text_table: torch.Tens
     training batches: the scale of what an anchored model must add (SpacetimeDiT's `residual_std`)."""
     num, den = 0.0, 0.0
     for i in range(batches):
-        x0, _, obs_mask, *_ = make_batch(cfg, buckets, text_table, step=i, process=2**20)  # not a real process
+        x0, _, obs_mask, *_ = _global_batch(cfg, buckets, text_table, step=i, stream=2**20)
         w = ((1 - obs_mask) * (torch.cummax(obs_mask, dim=1).values > 0.5))[:, None, :, None, None]
         num += float((w * (x0 - last_observed_anchor(x0, obs_mask)) ** 2).sum())
         den += float(w.sum()) * x0.shape[1] * x0.shape[3] * x0.shape[4]
