@@ -219,3 +219,18 @@ def test_a_stream_whose_consumer_goes_away_stops_sampling_at_the_next_step(tiny_
         time.sleep(0.02)
     assert not any(t.name == "worldsim-sample" for t in threading.enumerate())
     assert len(steps) < 100
+
+
+def test_a_call_without_steps_takes_the_models_own(chunk_pipe, tiny_pipe, clip):
+    """4 per chunk for a next-chunk model, 20 for a joint one, or what the model folder's defaults say."""
+    assert chunk_pipe.default_steps == 4 and tiny_pipe.default_steps == 20
+    seen = []
+    chunk_pipe("", observed_frames=clip.frames[:4], num_frames=8, guidance_scale=1.0, enrich_prompt=False,
+               generator=torch.Generator().manual_seed(0),
+               callback_on_step_end=lambda pipe, step, t, kw: seen.append(step) or kw)
+    assert seen == list(range(8))  # 2 chunks of 4 steps
+    chunk_pipe.defaults["steps"] = 3
+    try:
+        assert chunk_pipe.default_steps == 3
+    finally:
+        del chunk_pipe.defaults["steps"]
