@@ -327,7 +327,8 @@ def save_checkpoint(path: Path, model, ema, opt, step: int, extra: dict) -> None
 def warm_start(model: SpacetimeDiT, source: str | Path) -> dict:
     """Copies a model folder's transformer weights into `model` (TrainConfig.init_weights). The patch embedding's
     input channels are [latents, observed latents, mask, (noise level), (actions)]: the source's are copied into the
-    first ones and any this model adds stay zero. Returns {"copied": n, "extended": [...], "kept": [...]} (kept =
+    first ones and any this model adds stay zero. From a temporal patch of 2 frames to 1, the embedding's two
+    temporal taps are summed and the output layer keeps the first frame's rows. Returns {"copied": n, "extended": [...], "kept": [...]} (kept =
     this model's own initialisation: names or shapes the source lacks)."""
     from .paths import REPO_ROOT
 
@@ -344,9 +345,16 @@ def warm_start(model: SpacetimeDiT, source: str | Path) -> dict:
                 param.copy_(w)
                 report["copied"] += 1
             elif (w is not None and same_latents and name == "x_embedder.weight" and w.shape[0] == param.shape[0]
-                  and w.shape[2:] == param.shape[2:] and w.shape[1] < param.shape[1]):
+                  and w.shape[3:] == param.shape[3:] and w.shape[1] <= param.shape[1]
+                  and (w.shape[2] == param.shape[2] or param.shape[2] == 1)):
+                if param.shape[2] != w.shape[2]:  # one frame per token: a frame seen twice embeds as before
+                    w = w.sum(dim=2, keepdim=True)
                 param.zero_()
                 param[:, : w.shape[1]] = w
+                report["extended"].append(name)
+            elif (w is not None and same_latents and name.startswith("final_layer.linear.")
+                  and w.shape[1:] == param.shape[1:] and w.shape[0] % param.shape[0] == 0):
+                param.copy_(w[: param.shape[0]])  # fewer frames per token: the first frame's outputs
                 report["extended"].append(name)
             else:
                 report["kept"].append(name)

@@ -1,4 +1,5 @@
-"""The real app in headless Chromium: generate and play a video, click a patch in the Attention tab, run a probe."""
+"""The real app in headless Chromium: generate and play a video, click a patch in the Attention tab, run a probe,
+play a game (place a ball by clicking, play, kick it)."""
 
 import os
 
@@ -25,6 +26,7 @@ def page(tmp_path_factory, text_encoder):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(45_000)
         page.goto(url)
+        page.get_by_role("tab", name="Generate").click()  # the app opens on Play; most tests start on Generate
         yield page
         browser.close()
     demo.close()
@@ -134,3 +136,54 @@ def test_branch_shows_whole_strips_and_a_new_scene_clears_them(page):
     page.wait_for_function("document.querySelector('#ws-branch-status').innerText.includes('cleared')")
     assert page.locator("#ws-futures img").count() == 0
     assert "cleared" not in page.locator("#ws-ext-status").inner_text()  # Extend had nothing to clear
+
+
+RED_CENTROID = """sel => {
+    const img = document.querySelector(sel);
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let n = 0, sx = 0, sy = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i] > 150 && d[i + 1] < 90 && d[i + 2] < 90) { const p = i / 4; n++; sx += p % c.width; sy += Math.floor(p / c.width); }
+    }
+    return n ? {x: sx / n / c.width, y: sy / n / c.height, n: n} : null;
+}"""
+
+
+def _click_at(page, sel, fx, fy):
+    img = page.locator(sel)
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+
+
+def test_a_game_set_up_by_clicks_plays_and_takes_a_kick(page):
+    page.get_by_role("tab", name="Play").click()
+    page.locator("#play-new-scene").wait_for()
+    page.get_by_label("Start from").click()
+    page.get_by_role("option", name="empty floor").click()
+    page.locator("#play-new-scene").click()
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
+    _click_at(page, "#play-editor img", 0.45, 0.75)  # on the floor: a red ball
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
+    assert '"red"' in page.locator("#play-scene").inner_text()
+    page.get_by_label("aim the last ball").check()
+    _click_at(page, "#play-editor img", 0.85, 0.75)
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
+    page.locator("#play-start").click()
+    page.wait_for_function("document.querySelector('#play-status').innerText.includes('Started')")
+    page.locator("#play-play").click()
+    page.wait_for_function("document.querySelector('#play-status').innerText.includes('(done)')")
+    page.wait_for_selector("#play-video video[src]")
+    page.wait_for_function("document.querySelector('#play-truth img') && document.querySelector('#play-truth img').complete")
+    ball = page.evaluate(RED_CENTROID, "#play-truth img")
+    assert ball is not None and ball["n"] > 4  # the truth still shows the red ball
+    before = page.locator("#play-truth img").get_attribute("src")
+    page.get_by_label("kick").check()
+    _click_at(page, "#play-truth img", ball["x"], ball["y"])
+    page.wait_for_function("document.querySelector('#play-status').innerText.includes('Kicked ball 0')")
+    page.locator("#play-step").click()
+    page.wait_for_function("b => document.querySelector('#play-truth img').getAttribute('src') !== b", arg=before)
+    assert '"kicks": 1' in page.locator("#play-scores").inner_text().replace("\n", "").replace("  ", " ") or \
+        "kick_response" in page.locator("#play-scores").inner_text()

@@ -24,16 +24,20 @@ TINY_CAPTIONS = [  # the first is nearest to "a red ball rolls to the left" but 
 TINY_TRAINED = {"frames": 16, "height": 32, "width": 32, "aspect_sizes": [[32, 48]], "short_durations": [8]}
 
 
-def build_tiny_model_dir(folder, text_encoder) -> str:
+def build_tiny_model_dir(folder, text_encoder, next_chunk: bool = False) -> str:
     """A random-weight model folder (with a prompt enricher and a training record: 16 frames at 32x32 and 32x48,
-    8 frames at 32x32) small enough to sample in a fraction of a second."""
+    8 frames at 32x32) small enough to sample in a fraction of a second; `next_chunk`: a next-chunk world model
+    with context noise and actions (what the Play tab is for)."""
+    from playground.conditioning import ACTION_CHANNELS
     from playground.enrich import PromptEnricher
     from playground.models.autoencoder import VideoAutoencoder
     from playground.models.dit import SpacetimeDiT_tiny
     from playground.pipeline import build_pipeline
 
     torch.manual_seed(0)
-    pipe = build_pipeline(perturb(SpacetimeDiT_tiny()), VideoAutoencoder(channels=(8, 16, 16)))
+    kw = dict(objective="next_chunk", context_frames=4, context_noise=True,
+              action_channels=ACTION_CHANNELS) if next_chunk else {}
+    pipe = build_pipeline(perturb(SpacetimeDiT_tiny(**kw)), VideoAutoencoder(channels=(8, 16, 16)))
     pipe.enricher = PromptEnricher.build(TINY_CAPTIONS, text_encoder)
     pipe.save_pretrained(folder)
     (folder / "training.json").write_text(json.dumps({"config": TINY_TRAINED}))

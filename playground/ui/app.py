@@ -6,7 +6,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import generate
 from .inputs import name_input_errors
 from .session import AppContext
 
@@ -35,16 +34,15 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
     return demo
 
 
+TABS = (("Play", "play"), ("Generate", "generate"), ("World Sim", "worldsim"), ("Patches", "patches"),
+        ("Attention", "attention"), ("Latents", "latents"), ("Probes", "probes"), ("Inside", "inspect"))
+
+
 def _tab_modules():
-    mods = [("Generate", generate)]
-    for name, mod in (("World Sim", "worldsim"), ("Patches", "patches"), ("Attention", "attention"),
-                      ("Latents", "latents"), ("Probes", "probes"), ("Inside", "inspect")):
-        try:
-            mods.append((name, __import__(f"playground.ui.{mod}", fromlist=["build"])))
-        except ModuleNotFoundError as e:
-            if e.name != f"playground.ui.{mod}":
-                raise
-    return mods
+    """Every tab's module (playground.ui.<module>); a tab that fails to import fails the app, loudly."""
+    import importlib
+
+    return [(name, importlib.import_module(f"playground.ui.{mod}")) for name, mod in TABS]
 
 
 def launch_kwargs() -> dict:

@@ -101,3 +101,15 @@ def action(triggers, fn, inputs: list, outputs: list, status: gr.Markdown, api_n
     twin = gr.Button(visible=False, elem_classes=["api-twin"])
     twin.click(_api_version(fn, len(outputs)), inputs, outputs, api_name=api_name, **kw)
     return events
+
+
+def quiet(fn, n_out: int):
+    """`fn` for a private follow-up listener (after a click) with `n_out` outputs, the last its status line: a
+    user error becomes the status note and nothing else on the page changes."""
+    @functools.wraps(fn)
+    def call(*a):
+        try:
+            return fn(*a)
+        except ERRORS as e:
+            return (gr.skip(),) * (n_out - 1) + (error_note(e),)
+    return call

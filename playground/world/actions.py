@@ -101,6 +101,30 @@ def _ray(K: np.ndarray, Rt: np.ndarray, x: float, y: float) -> tuple[np.ndarray,
     return camera_centers(Rt)[0], d / np.linalg.norm(d)
 
 
+def floor_point(scene: Scene, frame: int, x: float, y: float, height: int, width: int) -> np.ndarray | None:
+    """The floor point (3,) seen at pixel (x, y) of frame `frame`, or None when the pixel's ray misses the arena's
+    floor (sky, or floor past the walls). Occluders and balls are not looked at: this places things."""
+    K, Rt = _camera(scene, frame, height, width)
+    o, d = _ray(K, Rt, float(x), float(y))
+    if d[1] >= 0:
+        return None
+    p = o + (-o[1] / d[1]) * d
+    A = scene.arena_half_size
+    return p if abs(p[0]) <= A and abs(p[2]) <= A else None
+
+
+def ground_direction(scene: Scene, frame: int, center, x: float, y: float, height: int,
+                     width: int) -> tuple[float, float] | None:
+    """Unit (dx, dz) on the floor from `center`'s foot toward the floor point at pixel (x, y), or None (off the
+    floor, or the same point)."""
+    p = floor_point(scene, frame, x, y, height, width)
+    if p is None:
+        return None
+    v = np.array([p[0] - center[0], p[2] - center[2]])
+    n = float(np.linalg.norm(v))
+    return None if n < 1e-6 else (float(v[0] / n), float(v[1] / n))
+
+
 def pixel_to_kick(scene: Scene, action: PixelAction, height: int, width: int,
                   positions: np.ndarray | None = None) -> ActionResult:
     """The world kick a pixel action means (see the module docstring), or a no-op saying what was hit.
