@@ -129,6 +129,8 @@ class TrainConfig:
     # weight of the same name and shape is copied; the input channels this config adds (context noise level,
     # actions) start at zero, so the warm-started model first behaves as the one it came from (warm_start)
     init_weights: str | None = None
+    # the EDM residual scale, when given instead of measured (a run continued from a warm start keeps its source's)
+    residual_std: float | None = None
 
 
 _WIDE8 = dict(ae_channels=(32, 64), latent_channels=8, ae_steps=10_000, vae_init="runs/ae-pilot/wide8_10k")
@@ -145,9 +147,14 @@ CONFIGS: dict[str, TrainConfig] = {
     # world model v2, the pilot's winner continued (runs/pilot-v2/README.md): the next-chunk recipe from
     # pilot-chunk's checkpoint, one cosine over dit_steps, within about 6 h of DiT compute in all (resumable;
     # `--compute-minutes 360` caps it), an EMA snapshot every 45 compute-minutes for emergence over compute
-    "worldsim-v2": TrainConfig(name="worldsim-v2", dit_steps=56_000, lr_restarts=(), objective="next_chunk",
-                               context_noise=True, action_channels=3, **_WIDE8, snapshot_every_s=2700,
-                               init_from="runs/pilot-chunk"),
+    "worldsim-v2-pt2": TrainConfig(name="worldsim-v2-pt2", dit_steps=56_000, lr_restarts=(), objective="next_chunk",
+                                   context_noise=True, action_channels=3, **_WIDE8, snapshot_every_s=2700,
+                                   init_from="runs/pilot-chunk"),
+    # world model v2 as continued: one frame per temporal patch (the next-frame model), warm-started from
+    # worldsim-v2-pt2's weights after 1.93 h (runs/pilot-warm/README.md), continued from that pilot's checkpoint
+    "worldsim-v2": TrainConfig(name="worldsim-v2", dit_steps=20_000, lr_restarts=(), objective="next_chunk",
+                               context_noise=True, action_channels=3, **_WIDE8, patch_size_t=1, lr=2e-4, warmup=100,
+                               snapshot_every_s=1800, init_from="runs/pilot-warm/pt1", residual_std=0.262),
     # seconds, for tests and smoke runs
     "tiny": TrainConfig(
         name="tiny", clips=48, aspect_clips=8, frames=8, ae_channels=(8, 16, 16), ae_steps=30, ae_batch=16,
@@ -324,15 +331,20 @@ def save_checkpoint(path: Path, model, ema, opt, step: int, extra: dict) -> None
     (path / "state.json").write_text(json.dumps(meta, indent=1))
 
 
+def resolve_repo_path(path: str | Path) -> Path:
+    """A config's path: absolute as given, else relative to the repository."""
+    from .paths import REPO_ROOT
+
+    return Path(path) if Path(path).is_absolute() else REPO_ROOT / path
+
+
 def warm_start(model: SpacetimeDiT, source: str | Path) -> dict:
     """Copies a model folder's transformer weights into `model` (TrainConfig.init_weights). The patch embedding's
     input channels are [latents, observed latents, mask, (noise level), (actions)]: the source's are copied into the
     first ones and any this model adds stay zero. From a temporal patch of 2 frames to 1, the embedding's two
     temporal taps are summed and the output layer keeps the first frame's rows. Returns {"copied": n, "extended": [...], "kept": [...]} (kept =
     this model's own initialisation: names or shapes the source lacks)."""
-    from .paths import REPO_ROOT
-
-    src = Path(source) if Path(source).is_absolute() else REPO_ROOT / source
+    src = resolve_repo_path(source)
     weights = load_file(str(src / "transformer" / "diffusion_pytorch_model.safetensors"))
     same_latents = json.loads((src / "transformer" / "config.json").read_text())["latent_channels"] == \
         model.config.latent_channels  # else the embedding's channels mean other things: it stays as initialised
@@ -782,10 +794,10 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     enricher = PromptEnricher.build(rich_main[: cfg.enrich_captions], text_encoder)
 
     residual_std = measure_residual_std(cfg, buckets, text_table) if cfg.precondition != "none" else 1.0
-    if cfg.init_weights is not None and cfg.precondition != "none":  # a warm start keeps its source's scaling
-        from .paths import REPO_ROOT
-
-        src = Path(cfg.init_weights) if Path(cfg.init_weights).is_absolute() else REPO_ROOT / cfg.init_weights
+    if cfg.residual_std is not None:
+        residual_std = cfg.residual_std
+    elif cfg.init_weights is not None and cfg.precondition != "none":  # a warm start keeps its source's scaling
+        src = resolve_repo_path(cfg.init_weights)
         residual_std = json.loads((src / "transformer" / "config.json").read_text())["residual_std"]
     torch.manual_seed(cfg.seed)
     model = SpacetimeDiT(latent_channels=cfg.latent_channels, patch_size_t=cfg.patch_size_t,
@@ -795,14 +807,18 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
                          gelu_approximate=cfg.gelu_approximate, objective=cfg.objective,
                          context_frames=cfg.context_frames, context_noise=cfg.context_noise,
                          action_channels=cfg.action_channels)
+    warm_compute = 0.0
     if cfg.init_weights is not None and cfg.init_from is None and not (run_dir / "checkpoint" / "state.json").exists():
         warm_start(model, cfg.init_weights)
+        # the compute that made the starting weights counts: a warm start is not a model trained from nothing
+        src_info = Path(resolve_repo_path(cfg.init_weights)) / "training.json"
+        warm_compute = json.loads(src_info.read_text()).get("compute_s", 0.0) if src_info.is_file() else 0.0
     ema = SpacetimeDiT.from_config(model.config)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
     ckpt = run_dir / "checkpoint"
-    step, compute_s, precision_log = 0, 0.0, []
+    step, compute_s, precision_log = 0, warm_compute, []
     if cfg.init_from is not None and not (ckpt / "state.json").exists():
         from .paths import REPO_ROOT
 
