@@ -1,6 +1,8 @@
-"""Time the app through its API: click -> first live preview, and click -> finished video.
+"""Time the app through its API: click -> first live preview, and click -> finished video (Generate); and the
+Play tab's live rollout: model frames per second while playing, and click (a kick, then Step) -> first new frame.
 
     python bench/bench_app.py [--model models/worldsim-s] [--repeats 5] [--steps 20] [--url http://127.0.0.1:7860/]
+                              [--play-chunks 16]
 
 Uses the shipped model when it exists, otherwise a tiny random model (numbers then say little). Starts the app in
 this process unless --url points at a running one. Run it on an idle machine: timings taken while something else
@@ -34,6 +36,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--play-chunks", type=int, default=16, help="chunks per timed Play (0: skip the Play timing)")
     args = ap.parse_args()
 
     import torch
@@ -81,8 +84,43 @@ def main() -> None:
     print(f"  click -> first preview (UI endpoint /generate): {med(first):.3f} s [{min(first):.3f}, {max(first):.3f}]")
     print(f"  click -> finished video (/generate):            {med(total):.3f} s [{min(total):.3f}, {max(total):.3f}]")
     print(f"  /generate_video (no previews):                  {med(direct):.3f} s [{min(direct):.3f}, {max(direct):.3f}]")
+    if args.play_chunks:
+        play_timing(client, args)
     if demo is not None:
         demo.close()
+
+
+def play_timing(client, args) -> None:
+    """Play: a game of the inertia scene (seed 0, 4 observed frames, the model's own steps per chunk, guidance
+    2.0), `--play-chunks` chunks per /play_step, `--repeats` times; then a kick and one chunk after it."""
+    scene = client.predict("inertia", 0, api_name="/play_scene")[0]
+    start = (scene, 4, 0, None, 2.0, False, False, "static")
+    client.predict(*start, api_name="/play_start")
+    client.predict(1, api_name="/play_step")  # warm-up
+    rates, firsts, kicks = [], [], []
+    for i in range(args.repeats):
+        client.predict(*start, api_name="/play_start")
+        t0 = time.perf_counter()
+        job = client.submit(args.play_chunks, api_name="/play_step")
+        t_first = None
+        while not job.done():
+            if t_first is None and job.outputs():
+                t_first = time.perf_counter() - t0
+            time.sleep(0.002)
+        out = job.result()
+        dt = time.perf_counter() - t0
+        made = out[3]["frames"] - 4
+        rates.append(made / dt)
+        firsts.append(t_first if t_first is not None else dt)
+        t0 = time.perf_counter()
+        client.predict(16.0, 16.0, 0.0, 1.0, api_name="/play_kick")  # wherever it lands: kick, or a clear no-op
+        client.predict(api_name="/play_step_one")
+        kicks.append(time.perf_counter() - t0)
+    med = statistics.median
+    print(f"Play at 32x32, {args.play_chunks} chunks per Play, {args.repeats} runs (median [min, max]):")
+    print(f"  model frames per second while playing: {med(rates):.1f} [{min(rates):.1f}, {max(rates):.1f}]")
+    print(f"  Play -> first streamed chunk:         {med(firsts):.3f} s [{min(firsts):.3f}, {max(firsts):.3f}]")
+    print(f"  kick + one chunk (click -> new frame): {med(kicks):.3f} s [{min(kicks):.3f}, {max(kicks):.3f}]")
 
 
 if __name__ == "__main__":

@@ -184,7 +184,8 @@ def build(ctx: AppContext, result: gr.State) -> dict:
     def start_fn(text, k, s, n_steps, g, grav, occ, cam):
         scene = with_controls(read_scene(text), grav, occ, cam)
         game = play.start(ctx.pipe, scene, as_int("observed frames", k, 1, 8), as_int("seed", s, 0, 2**31 - 1),
-                          as_int("steps per chunk", n_steps, 1, 20), as_float("guidance", g, 0, 5), H, W)
+                          ctx.pipe.default_steps if n_steps is None else as_int("steps per chunk", n_steps, 1, 20),
+                          as_float("guidance", g, 0, 5), H, W)
         return game_outputs(game, f"Started: {game.observed} frames from the simulator. Step or Play.")
 
     outs = [game_state, live, truth_view, video, scores]
