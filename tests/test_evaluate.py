@@ -12,6 +12,7 @@ class CopyLastPipe:
     """Stands in for a model: repeats the last observed frame (so its row must equal the copy_last baseline)."""
 
     defaults = {"frames": 12, "height": 32, "width": 32}
+    default_steps = 20
 
     def __call__(self, prompt, observed_frames, num_frames, **kw):
         rest = np.repeat(observed_frames[-1:], num_frames - len(observed_frames), 0)

@@ -158,9 +158,9 @@ def test_playing_without_a_game_or_with_a_bad_kick_says_what_to_do(play_url):
         c.predict(1, api_name="/play_step")
     scene = c.predict("inertia", 0, api_name="/play_scene")[0]
     c.predict(scene, 4, 0, 1, 1.0, False, False, "static", api_name="/play_start")
-    with pytest.raises(Exception, match="click x must be"):
+    with pytest.raises(Exception, match="(?i)click x must be"):
         c.predict(500, 5, 0, 1.0, api_name="/play_kick")
-    with pytest.raises(Exception, match="kick strength must be"):
+    with pytest.raises(Exception, match="(?i)kick strength must be"):
         c.predict(5, 5, 0, 50.0, api_name="/play_kick")
     out = c.predict(1, api_name="/play_step")  # the game goes on
     assert out[3]["frames"] == 6
