@@ -3,14 +3,13 @@ beside the truth, kicked, branched; seeded and per-session; bad actions get a cl
 
 import numpy as np
 import pytest
-import torch
 
 from playground import play
 from playground.world import Scene, sample_scene
 from playground.world.actions import kick_to_pixel
 from playground.world.scene import Kick
 
-from tiny import build_tiny_model_dir, free_port, serve  # noqa: F401
+from tiny import build_tiny_model_dir, serve
 
 
 @pytest.fixture(scope="module")

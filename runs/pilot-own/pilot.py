@@ -9,7 +9,6 @@ then both are scored by runs/pilot-own/score.sh."""
 import json
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
