@@ -425,9 +425,7 @@ def train_autoencoder(cfg: TrainConfig, buckets: dict, run_dir: Path, device) ->
     main = buckets[(cfg.height, cfg.width)]["frames"]  # (N, T, H, W, 3)
     n, t = main.shape[:2]
     if cfg.vae_init is not None:
-        from .paths import REPO_ROOT
-
-        src = Path(cfg.vae_init) if Path(cfg.vae_init).is_absolute() else REPO_ROOT / cfg.vae_init
+        src = resolve_repo_path(cfg.vae_init)
         vae = VideoAutoencoder.from_pretrained(src).to(device)
         got = (tuple(vae.config.channels), vae.config.latent_channels)
         if got != (tuple(cfg.ae_channels), cfg.latent_channels):
@@ -811,7 +809,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     if cfg.init_weights is not None and cfg.init_from is None and not (run_dir / "checkpoint" / "state.json").exists():
         warm_start(model, cfg.init_weights)
         # the compute that made the starting weights counts: a warm start is not a model trained from nothing
-        src_info = Path(resolve_repo_path(cfg.init_weights)) / "training.json"
+        src_info = resolve_repo_path(cfg.init_weights) / "training.json"
         warm_compute = json.loads(src_info.read_text()).get("compute_s", 0.0) if src_info.is_file() else 0.0
     ema = SpacetimeDiT.from_config(model.config)
     ema.load_state_dict(model.state_dict())
@@ -820,9 +818,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     ckpt = run_dir / "checkpoint"
     step, compute_s, precision_log = 0, warm_compute, []
     if cfg.init_from is not None and not (ckpt / "state.json").exists():
-        from .paths import REPO_ROOT
-
-        src = Path(cfg.init_from) if Path(cfg.init_from).is_absolute() else REPO_ROOT / cfg.init_from
+        src = resolve_repo_path(cfg.init_from)
         if not (src / "checkpoint" / "state.json").exists():
             raise FileNotFoundError(f"init_from: {src} has no checkpoint/ (train that run first)")
         shutil.copytree(src / "checkpoint", ckpt)
