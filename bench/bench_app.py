@@ -64,16 +64,9 @@ def main() -> None:
     first, total, direct = [], [], []
     for i in range(args.repeats):
         gen["seed"] = i
-        t0 = time.perf_counter()
-        job = client.submit(*gen.values(), api_name="/generate")
-        t_first = None
-        while not job.done():
-            if t_first is None and job.outputs():  # the first streamed preview has arrived
-                t_first = time.perf_counter() - t0
-            time.sleep(0.005)
-        job.result()
-        total.append(time.perf_counter() - t0)
-        first.append(t_first if t_first is not None else total[-1])
+        t_first, t_total, _ = timed_stream(client, *gen.values(), api_name="/generate")
+        first.append(t_first)
+        total.append(t_total)
         t0 = time.perf_counter()
         client.predict("a red ball rolls to the right", args.frames, 32, 32, args.steps, 2.0, i,
                        api_name="/generate_video")
@@ -90,6 +83,20 @@ def main() -> None:
         demo.close()
 
 
+def timed_stream(client, *args, api_name: str):
+    """Submit a streaming endpoint; (seconds to its first streamed output, seconds to the end, the result)."""
+    t0 = time.perf_counter()
+    job = client.submit(*args, api_name=api_name)
+    t_first = None
+    while not job.done():
+        if t_first is None and job.outputs():  # the first streamed output has arrived
+            t_first = time.perf_counter() - t0
+        time.sleep(0.002)
+    out = job.result()
+    total = time.perf_counter() - t0
+    return (total if t_first is None else t_first), total, out
+
+
 def play_timing(client, args) -> None:
     """Play: a game of the inertia scene (seed 0, 4 observed frames, the model's own steps per chunk, guidance
     2.0), `--play-chunks` chunks per /play_step, `--repeats` times; then a kick and one chunk after it."""
@@ -100,18 +107,9 @@ def play_timing(client, args) -> None:
     rates, firsts, kicks = [], [], []
     for i in range(args.repeats):
         client.predict(*start, api_name="/play_start")
-        t0 = time.perf_counter()
-        job = client.submit(args.play_chunks, api_name="/play_step")
-        t_first = None
-        while not job.done():
-            if t_first is None and job.outputs():
-                t_first = time.perf_counter() - t0
-            time.sleep(0.002)
-        out = job.result()
-        dt = time.perf_counter() - t0
-        made = out[3]["frames"] - 4
-        rates.append(made / dt)
-        firsts.append(t_first if t_first is not None else dt)
+        t_first, dt, out = timed_stream(client, args.play_chunks, api_name="/play_step")
+        rates.append((out[3]["frames"] - 4) / dt)
+        firsts.append(t_first)
         t0 = time.perf_counter()
         client.predict(16.0, 16.0, 0.0, 1.0, api_name="/play_kick")  # wherever it lands: kick, or a clear no-op
         client.predict(api_name="/play_step_one")
