@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--play-chunks", type=int, default=16, help="chunks per timed Play (0: skip the Play timing)")
+    ap.add_argument("--play-steps", type=int, default=4, help="denoising steps per chunk while playing")
     args = ap.parse_args()
 
     import torch
@@ -98,10 +99,10 @@ def timed_stream(client, *args, api_name: str):
 
 
 def play_timing(client, args) -> None:
-    """Play: a game of the inertia scene (seed 0, 4 observed frames, the model's own steps per chunk, guidance
+    """Play: a game of the inertia scene (seed 0, 4 observed frames, --play-steps steps per chunk, guidance
     2.0), `--play-chunks` chunks per /play_step, `--repeats` times; then a kick and one chunk after it."""
     scene = client.predict("inertia", 0, api_name="/play_scene")[0]
-    start = (scene, 4, 0, None, 2.0, False, False, "static")
+    start = (scene, 4, 0, args.play_steps, 2.0, False, False, "static")
     client.predict(*start, api_name="/play_start")
     client.predict(1, api_name="/play_step")  # warm-up
     rates, firsts, kicks = [], [], []
