@@ -65,7 +65,7 @@ def cmd_train(args) -> None:
         torch.set_num_threads(args.threads)
     cfg = CONFIGS[args.config]
     run_dir = Path(args.run_dir or REPO / "runs" / cfg.name)
-    model_dir = Path(args.model_dir or REPO / "models" / cfg.name)
+    model_dir = Path(args.model_dir or REPO / "models" / (cfg.model_name or cfg.name))
     cache_dir = Path(args.cache_dir or REPO / "cache")
     info = train(cfg, run_dir, model_dir, cache_dir, max_minutes=args.minutes, max_steps=args.steps,
                  mixed_precision=args.mixed_precision, max_compute_minutes=args.compute_minutes)
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "only where it is fast here; "
                         "default: accelerate's setting, fp32 without one")
     t.add_argument("--run-dir", help="checkpoints, logs and samples (default runs/<name>)")
-    t.add_argument("--model-dir", help="where the model folder is written (default models/<name>)")
+    t.add_argument("--model-dir", help="where the model folder is written (default models/<the config's model_name or name>)")
     t.add_argument("--cache-dir", help="simulator clip cache (default cache/)")
     t.set_defaults(func=cmd_train)
     return parser

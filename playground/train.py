@@ -39,7 +39,8 @@ from .pipeline import build_pipeline, shared_text_encoder
 
 @dataclass(frozen=True)
 class TrainConfig:
-    name: str
+    name: str  # the run: checkpoints, logs and snapshots in runs/<name>/
+    model_name: str | None = None  # the model folder it exports to, models/<model_name> (default: name)
     seed: int = 0
     # data: the main bucket plus other aspect ratios; durations are cut from the main clips
     family: str = "mixed"
@@ -135,9 +136,16 @@ class TrainConfig:
 
 _WIDE8 = dict(ae_channels=(32, 64), latent_channels=8, ae_steps=10_000, vae_init="runs/ae-pilot/wide8_10k")
 
+# world model v2 as continued: one frame per temporal patch (the next-frame model), warm-started from
+# worldsim-v2-pt2's weights after 1.93 h (runs/pilot-warm/README.md), continued from that pilot's checkpoint;
+# shipped as models/worldsim-s
+_V2 = TrainConfig(name="worldsim-v2", model_name="worldsim-s", dit_steps=20_000, lr_restarts=(),
+                  objective="next_chunk", context_noise=True, action_channels=3, **_WIDE8, patch_size_t=1, lr=2e-4,
+                  warmup=100, snapshot_every_s=1800, init_from="runs/pilot-warm/pt1", residual_std=0.262)
+
 CONFIGS: dict[str, TrainConfig] = {
-    # the shipped model: trains on 2 CPU cores, resumed across sessions
-    "default": TrainConfig(name="worldsim-s"),
+    # the joint model shipped as worldsim-s before world model v2 (runs/worldsim-s: its checkpoint and notes)
+    "worldsim-s-joint": TrainConfig(name="worldsim-s"),
     # world model v2's pilot: today's joint recipe against the next-chunk recipe, same data, same size, run for equal
     # CPU time (`--compute-minutes 40` each, nothing else running); one cosine cycle long enough that neither
     # decays early; both on the autoencoder of the autoencoder pilot (32, 64 channels, 8 latent channels)
@@ -150,11 +158,9 @@ CONFIGS: dict[str, TrainConfig] = {
     "worldsim-v2-pt2": TrainConfig(name="worldsim-v2-pt2", dit_steps=56_000, lr_restarts=(), objective="next_chunk",
                                    context_noise=True, action_channels=3, **_WIDE8, snapshot_every_s=2700,
                                    init_from="runs/pilot-chunk"),
-    # world model v2 as continued: one frame per temporal patch (the next-frame model), warm-started from
-    # worldsim-v2-pt2's weights after 1.93 h (runs/pilot-warm/README.md), continued from that pilot's checkpoint
-    "worldsim-v2": TrainConfig(name="worldsim-v2", dit_steps=20_000, lr_restarts=(), objective="next_chunk",
-                               context_noise=True, action_channels=3, **_WIDE8, patch_size_t=1, lr=2e-4, warmup=100,
-                               snapshot_every_s=1800, init_from="runs/pilot-warm/pt1", residual_std=0.262),
+    "worldsim-v2": _V2,
+    # the shipped model (models/worldsim-s): world model v2
+    "default": _V2,
     # seconds, for tests and smoke runs
     "tiny": TrainConfig(
         name="tiny", clips=48, aspect_clips=8, frames=8, ae_channels=(8, 16, 16), ae_steps=30, ae_batch=16,

@@ -40,6 +40,15 @@ def generate(client, **kw):
     return client.predict(*a.values(), api_name="/generate")
 
 
+def plotly_array(v) -> np.ndarray:
+    """An array of a plot's JSON: a list, or plotly's typed array ({"bdata": base64, "dtype": ...})."""
+    if isinstance(v, dict):
+        import base64
+
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+    return np.asarray(v)
+
+
 def strip_of(out) -> np.ndarray:
     return iio.imread(out[2])
 
@@ -216,7 +225,15 @@ def test_patches_latents_and_compare_views(client):
     facts = client.predict(1, 2, 3, api_name="/patches")[1]
     assert facts["token grid (T', h', w')"] == [4, 8, 8] and facts["chosen token index"] == 1 * 64 + 2 * 8 + 3
     traj, at_step, channels, pca, step = client.predict("x0", 2, 3, api_name="/latents")
-    assert iio.imread(traj).shape[0] > iio.imread(at_step).shape[0] // 2 and json.loads(pca["plot"])["data"]
+    grid = iio.imread(traj)[..., :3]
+    # rows = the run's 3 steps, columns = its 8 frames (32 px each, 2 px gaps); the chosen step 2 framed in yellow
+    assert grid.shape[:2] == (3 * 34 - 2, 8 * 34 - 2) and step["maximum"] == 2
+    assert (grid[66:68] == (255, 220, 40)).all() and not (grid[32:34] == (255, 220, 40)).all()
+    assert iio.imread(at_step).ndim == 3
+    points = json.loads(pca["plot"])["data"][0]  # one point per latent pixel and frame, coloured by its frame
+    frames = plotly_array(points["marker"]["color"])
+    assert sorted(set(frames.tolist())) == list(range(8)) and len(plotly_array(points["x"])) == len(frames)
+    assert (np.bincount(frames) == len(frames) // 8).all()
     video, strip, plot = client.predict("guidance", "1.0", api_name="/compare_runs")
     assert os.path.isfile(video) and iio.imread(strip).ndim == 3
 

@@ -17,6 +17,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python
 
 from tiny import build_tiny_model_dir, serve  # noqa: E402
 
+from playground.ui.screenshots import RED_CENTROID, click_at  # noqa: E402  (the same clicks as the screenshots)
+
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory, text_encoder):
@@ -138,31 +140,6 @@ def test_branch_shows_whole_strips_and_a_new_scene_clears_them(page):
     assert "cleared" not in page.locator("#ws-ext-status").inner_text()  # Extend had nothing to clear
 
 
-RED_CENTROID = """sel => {
-    const img = document.querySelector(sel);
-    const c = document.createElement('canvas');
-    c.width = img.naturalWidth; c.height = img.naturalHeight;
-    const g = c.getContext('2d'); g.drawImage(img, 0, 0);
-    const d = g.getImageData(0, 0, c.width, c.height).data;
-    let n = 0, sx = 0, sy = 0;
-    for (let i = 0; i < d.length; i += 4) {
-        if (d[i] > 150 && d[i + 1] < 90 && d[i + 2] < 90) { const p = i / 4; n++; sx += p % c.width; sy += Math.floor(p / c.width); }
-    }
-    return n ? {x: sx / n / c.width, y: sy / n / c.height, n: n} : null;
-}"""
-
-
-def _click_at(page, sel, fx, fy):
-    """Click the point (fx, fy) of the image's own pixels (fractions), wherever object-fit puts them in the box."""
-    img = page.locator(sel)
-    box = img.bounding_box()
-    nw, nh = page.evaluate("s => [document.querySelector(s).naturalWidth, document.querySelector(s).naturalHeight]",
-                           sel)
-    k = min(box["width"] / nw, box["height"] / nh)
-    ox, oy = (box["width"] - nw * k) / 2, (box["height"] - nh * k) / 2
-    img.click(position={"x": ox + nw * k * fx, "y": oy + nh * k * fy})
-
-
 def test_a_game_set_up_by_clicks_plays_and_takes_a_kick(page):
     page.get_by_role("tab", name="Play").click()
     page.locator("#play-new-scene").wait_for()
@@ -170,10 +147,10 @@ def test_a_game_set_up_by_clicks_plays_and_takes_a_kick(page):
     page.get_by_role("option", name="empty floor").click()
     page.locator("#play-new-scene").click()
     page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
-    _click_at(page, "#play-editor img", 0.45, 0.75)  # on the floor: a red ball
+    click_at(page, "#play-editor img", 0.45, 0.75)  # on the floor: a red ball
     page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
     page.get_by_role("radio", name="aim the last ball").check()
-    _click_at(page, "#play-editor img", 0.85, 0.75)
+    click_at(page, "#play-editor img", 0.85, 0.75)
     page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
     page.locator("#play-start").click()
     page.wait_for_function("document.querySelector('#play-status').innerText.includes('Started')")
@@ -185,7 +162,7 @@ def test_a_game_set_up_by_clicks_plays_and_takes_a_kick(page):
     assert ball is not None and ball["n"] > 4  # the truth still shows the red ball
     before = page.locator("#play-truth img").get_attribute("src")
     page.get_by_role("radio", name="kick").check()
-    _click_at(page, "#play-truth img", ball["x"], ball["y"])
+    click_at(page, "#play-truth img", ball["x"], ball["y"])
     page.wait_for_function("document.querySelector('#play-status').innerText.includes('kicked ball 0 (red)')")
     page.locator("#play-step").click()
     page.wait_for_function("b => document.querySelector('#play-truth img').getAttribute('src') !== b", arg=before)

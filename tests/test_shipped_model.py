@@ -37,9 +37,10 @@ def test_shipped_model_samples_with_the_measured_scheduler(shipped):
 def test_shipped_card_is_rendered_from_the_measurements_beside_it():
     from playground.model_card import render_card
 
+    run = json.loads((MODEL / "training.json").read_text())["config"]["name"]  # the run that trained it
     card = render_card(MODEL, json.loads((MODEL / "eval.json").read_text()),
                        json.loads((MODEL / "probes.json").read_text()),
-                       (MODEL.parent.parent / "runs" / "worldsim-s" / "notes.md").read_text())
+                       (MODEL.parent.parent / "runs" / run / "notes.md").read_text())
     # the card was written by `python -m playground.model_card models/worldsim-s ...`, which names the folder so
     assert card.replace(str(MODEL), "models/worldsim-s") == (MODEL / "README.md").read_text()
 

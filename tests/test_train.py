@@ -166,6 +166,11 @@ def test_tiny_next_chunk_config_trains_and_rolls_out(tmp_path, cache_dir, text_e
     out = pipe("", observed_frames=frames[:4], num_frames=12, num_inference_steps=2, enrich_prompt=False,
                generator=torch.Generator().manual_seed(0), callback_on_chunk_end=lambda d: chunks.append(d["start"]))
     assert out.frames.shape == (1, 12, 32, 32, 3) and chunks == [4, 6, 8, 10]
+    from playground.model_card import render_card
+
+    card = render_card(tmp_path / "model", None, None)  # says what this model predicts and how it was trained
+    assert "Objective: next chunk - the DiT predicts the next 2 frames" in card and "action maps" in card
+    assert "windows of 4 context frames" in card and "text-to-video and otherwise" not in card
 
 
 def test_next_chunk_batches_carry_the_clips_kicks_as_action_maps(cache_dir):

@@ -1,4 +1,4 @@
-"""Screenshots of every tab of the real app, after generating a clip:
+"""Screenshots of every tab of the real app (a game played on the Play tab, then a generated clip):
 `python -m playground.ui.screenshots --model models/worldsim-s --out assets/screenshots`.
 Needs Debian's /usr/bin/chromium and the playwright python package."""
 
@@ -14,6 +14,31 @@ from ..paths import DEFAULT_MODEL_DIR, SCREENSHOTS_DIR
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+
+
+RED_CENTROID = """sel => {
+    const img = document.querySelector(sel);
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let n = 0, sx = 0, sy = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i] > 150 && d[i + 1] < 90 && d[i + 2] < 90) { const p = i / 4; n++; sx += p % c.width; sy += Math.floor(p / c.width); }
+    }
+    return n ? {x: sx / n / c.width, y: sy / n / c.height, n: n} : null;
+}"""  # the red pixels' centroid in an image's own pixels (fractions), null without any
+
+
+def click_at(page, sel: str, fx: float, fy: float) -> None:
+    """Click the point (fx, fy) of the image's own pixels (fractions), wherever object-fit puts them in the box."""
+    img = page.locator(sel)
+    box = img.bounding_box()
+    nw, nh = page.evaluate("s => [document.querySelector(s).naturalWidth, document.querySelector(s).naturalHeight]",
+                           sel)
+    k = min(box["width"] / nw, box["height"] / nh)
+    ox, oy = (box["width"] - nw * k) / 2, (box["height"] - nh * k) / 2
+    img.click(position={"x": ox + nw * k * fx, "y": oy + nh * k * fy})
 
 
 def main() -> None:
@@ -42,7 +67,36 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(120_000)
         page.goto(f"http://127.0.0.1:{port}/")
+        # Play (the first tab): a ball placed and aimed by two clicks, played, kicked, played on
+        page.locator("#play-new-scene").wait_for()
+        page.get_by_label("Start from").click()
+        page.get_by_role("option", name="empty floor").click()
+        page.locator("#play-new-scene").click()
+        page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
+        click_at(page, "#play-editor img", 0.45, 0.75)
+        page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
+        page.get_by_role("radio", name="aim the last ball").check()
+        click_at(page, "#play-editor img", 0.8, 0.7)
+        page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
+        page.locator("#play-start").click()
+        page.wait_for_function("document.querySelector('#play-status').innerText.includes('Started')")
+        page.locator("#play-play").click()
+        page.wait_for_function("document.querySelector('#play-status').innerText.includes('(done)')")
+        page.wait_for_function("document.querySelector('#play-truth img') && "
+                               "document.querySelector('#play-truth img').complete")
+        ball = page.evaluate(RED_CENTROID, "#play-truth img")
+        if ball is not None:  # kick it back toward the camera's left, then play on
+            page.get_by_role("radio", name="kick").check()
+            click_at(page, "#play-truth img", ball["x"], ball["y"])
+            page.wait_for_function("document.querySelector('#play-status').innerText.includes('kicked ball 0')")
+            page.locator("#play-play").click()
+            page.wait_for_function("document.querySelector('#play-status').innerText.includes('(done)')")
+        page.wait_for_selector("#play-video video[src]")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(out / "play.png"), full_page=True)
+
         # Generate from text alone: the enriched prompt shows what enrichment added to the user's words.
+        page.get_by_role("tab", name="Generate").click()
         page.locator("#gen-prompt textarea").fill(args.prompt)
         page.locator("#gen-prompt textarea").press("Enter")  # Enter generates
         page.wait_for_selector("#gen-video video[src]")
