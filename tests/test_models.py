@@ -156,3 +156,10 @@ def test_text_encoder_gives_unit_vectors_and_similar_texts_are_closer(text_encod
     assert float(e[0] @ e[1]) > float(e[0] @ e[2])
     assert torch.count_nonzero(e[3]) == 0
     torch.testing.assert_close(text_encoder.encode("a red ball rolls left")[0], e[0])  # cached, identical
+
+
+def test_dit_config_names_what_it_predicts():
+    with pytest.raises(ValueError, match="prediction_type must be 'sample'"):
+        SpacetimeDiT_tiny(prediction_type="epsilon")  # the network always predicts x0; another name is an error
+    with pytest.raises(ValueError, match="objective must be one of"):
+        SpacetimeDiT_tiny(objective="next_frame")

@@ -337,6 +337,9 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
             raise ValueError(f"precondition must be one of {PRECONDITIONINGS}, got {precondition!r}")
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+        if prediction_type != "sample":  # kept in the config for diffusers' schedulers' vocabulary
+            raise ValueError(f"prediction_type must be 'sample' (the network predicts the clean latent x0), "
+                             f"got {prediction_type!r}")
         if objective == "next_chunk" and context_frames < 1:
             raise ValueError(f"a next-chunk model needs context_frames >= 1, got {context_frames}")
         self.kinds = block_kinds(attention_pattern, depth)
@@ -518,7 +521,8 @@ def SpacetimeDiT_tiny(**kw) -> SpacetimeDiT:
 
 
 def SpacetimeDiT_S(**kw) -> SpacetimeDiT:
-    """The shipped size (playground.train.TrainConfig's default DiT): trains on 2 CPU cores in a few hours."""
+    """The width and depth of the shipped DiT (TrainConfig's hidden_size, depth, num_heads); patch size, latent
+    channels and objective are the caller's."""
     return SpacetimeDiT(**{"hidden_size": 128, "depth": 8, "num_heads": 4, **kw})
 
 
