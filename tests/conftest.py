@@ -30,3 +30,13 @@ def tiny_pipe(text_encoder):
     pipe.text_encoder = text_encoder
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, text_encoder):
+    """The real app serving a tiny random-weight model in this process (shared by the API and fuzz tests)."""
+    from tiny import build_tiny_model_dir, serve
+
+    demo, url, _ = serve(build_tiny_model_dir(tmp_path_factory.mktemp("tiny-model"), text_encoder))
+    yield url
+    demo.close()

@@ -16,14 +16,7 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from tiny import TINY_CAPTIONS, build_tiny_model_dir, serve  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory, text_encoder):
-    demo, url, _ = serve(build_tiny_model_dir(tmp_path_factory.mktemp("tiny-model"), text_encoder))
-    yield url
-    demo.close()
+from tiny import TINY_CAPTIONS  # noqa: E402
 
 
 @pytest.fixture()

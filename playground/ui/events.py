@@ -13,7 +13,7 @@ import inspect
 
 import gradio as gr
 
-from .inputs import user_errors
+from .inputs import internal_error, user_errors
 
 ERRORS = (ValueError, FileNotFoundError)
 
@@ -50,6 +50,9 @@ def _page_version(fn, n_in: int, n_out: int, stale: list):
                 yield fail(e.message)
             except ERRORS as e:
                 yield fail(e)
+            except Exception as e:
+                yield fail(internal_error(e))
+        del gen.__wrapped__  # it takes the stale groups' probes too: gradio must not count fn's parameters
         return gen
 
     @functools.wraps(fn)
@@ -61,7 +64,10 @@ def _page_version(fn, n_in: int, n_out: int, stale: list):
             return fail(e.message)
         except ERRORS as e:
             return fail(e)
+        except Exception as e:
+            return fail(internal_error(e))
         return (*out[:-1], *cleared(probes), out[-1])
+    del call.__wrapped__  # see gen
     return call
 
 
@@ -112,4 +118,6 @@ def quiet(fn, n_out: int):
             return fn(*a)
         except ERRORS as e:
             return (gr.skip(),) * (n_out - 1) + (error_note(e),)
+        except Exception as e:
+            return (gr.skip(),) * (n_out - 1) + (error_note(internal_error(e)),)
     return call

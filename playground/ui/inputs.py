@@ -20,9 +20,23 @@ UPLOAD_TYPES = (".mp4", ".gif", ".npy", ".webm", ".avi", ".mov")
 RESOLUTION_PRESETS = ("32x32", "32x48", "48x32", "48x48", "64x64")
 
 
+INTERNAL = "Internal error"  # how a message about a bug (not about the input) starts
+
+
+def internal_error(e: Exception) -> str:
+    """The message for an exception that is not about the user's input: a bug. Its traceback goes to the server's
+    stderr; the user is told plainly, and the app keeps serving."""
+    import traceback
+
+    traceback.print_exception(e)
+    return (f"{INTERNAL} ({type(e).__name__}: {e}): a bug in worldsim-playground, not in your input. The app keeps "
+            "serving and your last results are kept.")
+
+
 def user_errors(fn):
     """Turn ValueError (ours and the pipeline's) into gr.Error so the message reaches the user and the server
-    keeps serving. Works for plain functions and generators."""
+    keeps serving; any other exception is a bug and says so (internal_error). Works for plain functions and
+    generators."""
     import inspect
 
     import gradio as gr
@@ -36,6 +50,8 @@ def user_errors(fn):
                 raise
             except (ValueError, FileNotFoundError) as e:
                 raise gr.Error(str(e), print_exception=False) from None
+            except Exception as e:
+                raise gr.Error(internal_error(e), print_exception=False) from None
         return gen
 
     @functools.wraps(fn)
@@ -46,6 +62,8 @@ def user_errors(fn):
             raise
         except (ValueError, FileNotFoundError) as e:
             raise gr.Error(str(e), print_exception=False) from None
+        except Exception as e:
+            raise gr.Error(internal_error(e), print_exception=False) from None
     return wrapper
 
 

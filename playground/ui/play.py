@@ -35,8 +35,10 @@ def read_scene(text: str) -> Scene:
     the scene is validated with a stand-in ball, since a scene to simulate needs one, and the ball is dropped."""
     from .worldsim import parse_scene
 
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"the scene must be JSON text, got {type(text).__name__}")
     try:
-        d = json.loads(text) if text and str(text).strip() else None
+        d = json.loads(text) if text and text.strip() else None
     except json.JSONDecodeError as e:
         raise ValueError(f"the scene is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     if isinstance(d, dict) and d.get("balls") == []:

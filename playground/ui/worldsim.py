@@ -27,7 +27,9 @@ MAX_BRANCHES = 6
 def parse_scene(text: str, n_frames: int, notes: list[str] | None = None) -> Scene:
     """Scene JSON from the editor -> a validated Scene rendered for `n_frames` frames (the Frames control); a
     different `n_frames` in the JSON gives way to it, and `notes` (when given) gets a line saying so."""
-    if not text or not str(text).strip():
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"the scene must be JSON text, got {type(text).__name__}")
+    if not text or not text.strip():
         raise ValueError("the scene is empty: draw a random scene or paste a scene JSON")
     if len(text) > 100_000:
         raise ValueError("the scene JSON is too long (at most 100,000 characters)")
