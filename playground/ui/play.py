@@ -80,7 +80,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             with gr.Row():
                 color = gr.Dropdown(list(PALETTE), value="red", label="Ball colour")
                 size = gr.Slider(0.08, 0.3, value=0.16, step=0.01, label="Ball size (radius)")
-                speed = gr.Slider(0.0, 2.0, value=0.8, step=0.05, label="Speed when aimed")
+                speed = gr.Slider(0.0, 2.0, value=0.8, step=0.05, label="Speed when aimed", elem_id="play-speed")
             with gr.Row():
                 gravity = gr.Checkbox(value=first.gravity, label="Gravity")
                 occluder = gr.Checkbox(value=bool(first.occluders), label="Occluder")
@@ -100,12 +100,13 @@ def build(ctx: AppContext, result: gr.State) -> dict:
             with gr.Row():
                 start_btn = gr.Button("Start", variant="primary", elem_id="play-start")
                 step_btn = gr.Button("Step (one chunk)", elem_id="play-step")
-                chunks = gr.Slider(1, 32, value=8, step=1, label="Chunks per Play")
+                chunks = gr.Slider(1, 32, value=8, step=1, label="Chunks per Play", elem_id="play-chunks")
                 play_btn = gr.Button("Play", elem_id="play-play")
                 reset_btn = gr.Button("Reset", elem_id="play-reset")
             live = gr.Image(label="model | truth (last frame)", format="png", interactive=False, elem_id="play-live")
             with gr.Row():
-                angle = gr.Slider(-180, 180, value=0, step=5, label="Kick direction (degrees, 0 = right, 90 = up)")
+                angle = gr.Slider(-180, 180, value=0, step=5, label="Kick direction (degrees, 0 = right, 90 = up)",
+                                  elem_id="play-kick-angle")
                 strength = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Kick strength (world units/s)")
             truth_view = gr.Image(label="truth (kick mode: click a ball here)", format="png", interactive=False,
                                   elem_id="play-truth")

@@ -16,7 +16,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 
 
-RED_CENTROID = """sel => {
+# page.evaluate(RED_CENTROID, [selector, lo, hi]): the centroid of the red pixels between the fractions lo and hi of
+# an image's width, in its own pixels (fractions of its width and height); null without any
+RED_CENTROID = """([sel, lo, hi]) => {
     const img = document.querySelector(sel);
     const c = document.createElement('canvas');
     c.width = img.naturalWidth; c.height = img.naturalHeight;
@@ -24,10 +26,12 @@ RED_CENTROID = """sel => {
     const d = g.getImageData(0, 0, c.width, c.height).data;
     let n = 0, sx = 0, sy = 0;
     for (let i = 0; i < d.length; i += 4) {
-        if (d[i] > 150 && d[i + 1] < 90 && d[i + 2] < 90) { const p = i / 4; n++; sx += p % c.width; sy += Math.floor(p / c.width); }
+        const p = i / 4, x = p % c.width;
+        if (x < lo * c.width || x >= hi * c.width) continue;
+        if (d[i] > 150 && d[i + 1] < 90 && d[i + 2] < 90) { n++; sx += x; sy += Math.floor(p / c.width); }
     }
     return n ? {x: sx / n / c.width, y: sy / n / c.height, n: n} : null;
-}"""  # the red pixels' centroid in an image's own pixels (fractions), null without any
+}"""
 
 
 def click_at(page, sel: str, fx: float, fy: float) -> None:
@@ -84,7 +88,7 @@ def main() -> None:
         page.wait_for_function("document.querySelector('#play-status').innerText.includes('(done)')")
         page.wait_for_function("document.querySelector('#play-truth img') && "
                                "document.querySelector('#play-truth img').complete")
-        ball = page.evaluate(RED_CENTROID, "#play-truth img")
+        ball = page.evaluate(RED_CENTROID, ["#play-truth img", 0, 1])
         if ball is not None:  # kick it back toward the camera's left, then play on
             page.get_by_role("radio", name="kick").check()
             click_at(page, "#play-truth img", ball["x"], ball["y"])
