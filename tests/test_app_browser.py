@@ -2,7 +2,9 @@
 play a game (place a ball by clicking, play, kick it)."""
 
 import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,20 +19,27 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python
 
 from tiny import build_tiny_model_dir, serve  # noqa: E402
 
-from playground.ui.screenshots import RED_CENTROID, click_at  # noqa: E402  (the same clicks as the screenshots)
+from playground.ui.screenshots import RED_CENTROID, click_at, set_slider  # noqa: E402  (as the screenshots click)
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory, text_encoder):
-    demo, url, _ = serve(build_tiny_model_dir(tmp_path_factory.mktemp("tiny-model-browser"), text_encoder))
+def browser():
+    """One headless Chromium for the module (the sync API allows one Playwright per thread)."""
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(45_000)
-        page.goto(url)
-        page.get_by_role("tab", name="Generate").click()  # the app opens on Play; most tests start on Generate
-        yield page
-        browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, tmp_path_factory, text_encoder):
+    demo, url, _ = serve(build_tiny_model_dir(tmp_path_factory.mktemp("tiny-model-browser"), text_encoder))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(45_000)
+    page.goto(url)
+    page.get_by_role("tab", name="Generate").click()  # the app opens on Play; most tests start on Generate
+    yield page
+    page.close()
     demo.close()
 
 
@@ -167,3 +176,81 @@ def test_a_game_set_up_by_clicks_plays_and_takes_a_kick(page):
     page.locator("#play-step").click()
     page.wait_for_function("b => document.querySelector('#play-truth img').getAttribute('src') !== b", arg=before)
     page.wait_for_function("document.querySelector('#play-scores').innerText.includes('kick_response')")
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "models" / "worldsim-s"
+
+
+@pytest.fixture(scope="module")
+def shipped_page(browser):
+    demo, url, _ = serve(str(SHIPPED))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(90_000)
+    page.goto(url)
+    yield page
+    page.close()
+    demo.close()
+
+
+def _live_balls(page):
+    """The red ball in the model's and the truth's last frame of the live view (model | truth, 8 px gap), in px of
+    the 8x view."""
+    page.wait_for_function("document.querySelector('#play-live img') && document.querySelector('#play-live img').complete")
+    w, h = page.evaluate("s => [document.querySelector(s).naturalWidth, document.querySelector(s).naturalHeight]",
+                         "#play-live img")
+    half = (w - 8) / 2 / w
+    out = []
+    for lo, hi in ((0, half), (1 - half, 1)):
+        c = page.evaluate(RED_CENTROID, ["#play-live img", lo, hi])
+        out.append(None if c is None else np.array([c["x"] * w - lo * w, c["y"] * h]))
+    return out
+
+
+def _turn(a, b) -> float:
+    """Degrees between two image directions."""
+    cos = float(np.dot(a, b)) / max(1e-9, float(np.linalg.norm(a) * np.linalg.norm(b)))
+    return float(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+
+
+def test_the_shipped_model_turns_a_kicked_ball_as_the_truth_does(shipped_page):
+    """A ball placed and aimed by clicks rolls right for 8 frames; kicked away from the camera, the truth's ball
+    turns over the next 4, and so does the model's, the truth's way - both read from the streamed live view."""
+    page = shipped_page
+    page.locator("#play-new-scene").wait_for()
+    page.get_by_label("Start from").click()
+    page.get_by_role("option", name="empty floor").click()
+    page.locator("#play-new-scene").click()
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
+    click_at(page, "#play-editor img", 0.35, 0.72)
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
+    set_slider(page, "#play-speed", 0.5)  # slow enough that no wall turns the truth's ball in this game
+    page.get_by_role("radio", name="aim the last ball").check()
+    click_at(page, "#play-editor img", 0.6, 0.72)
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
+    page.locator("#play-start").click()
+    page.wait_for_function("document.querySelector('#play-status').innerText.includes('Started')")
+    start = _live_balls(page)
+    page.locator("#play-play").click()
+    page.wait_for_function("document.querySelector('#play-status').innerText.includes('(done)')")
+    before = _live_balls(page)
+    set_slider(page, "#play-kick-angle", 90)  # away from the camera
+    set_slider(page, "#play-chunks", 4)
+    page.get_by_role("radio", name="kick").check()
+    ball = page.evaluate(RED_CENTROID, ["#play-truth img", 0, 1])
+    click_at(page, "#play-truth img", ball["x"], ball["y"])
+    page.wait_for_function("document.querySelector('#play-status').innerText.includes('kicked ball 0 (red)')")
+    played = page.locator("#play-status").inner_text()
+    page.locator("#play-play").click()
+    page.wait_for_function("p => document.querySelector('#play-status').innerText.includes('(done)') && "
+                           "document.querySelector('#play-status').innerText !== p", arg=played)
+    after = _live_balls(page)
+    (m0, t0), (m1, t1), (m2, t2) = start, before, after
+    assert t0 is not None and t1 is not None and t2 is not None
+    assert _turn(t1 - t0, np.array([1.0, 0.0])) < 20  # the truth rolled right ...
+    assert _turn(t2 - t1, t1 - t0) > 30  # ... and the kick turned it
+    assert m0 is not None and m1 is not None and _turn(m1 - m0, t1 - t0) < 30  # the model rolled the same way ...
+    turned = m2 is not None and _turn(m2 - m1, m1 - m0) > 20 and _turn(m2 - m1, t2 - t1) < 45
+    if not turned:  # ... and turns the truth's way: the goal, not yet reached (then this test simply passes)
+        pytest.xfail("the shipped model barely answers kicks (runs/worldsim-v2/kick-check.json: its ball turned the "
+                     "truth's way in 1 of 12 games); here: "
+                     + ("its ball was lost" if m2 is None else f"it turned {_turn(m2 - m1, m1 - m0):.0f} degrees"))

@@ -45,6 +45,12 @@ def click_at(page, sel: str, fx: float, fy: float) -> None:
     img.click(position={"x": ox + nw * k * fx, "y": oy + nh * k * fy})
 
 
+def set_slider(page, slider: str, value) -> None:
+    """Type a value into a gradio Slider's number box (its elem_id's selector)."""
+    page.locator(f"{slider} input[type=number]").fill(str(value))
+    page.locator(f"{slider} input[type=number]").press("Enter")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
@@ -77,10 +83,11 @@ def main() -> None:
         page.get_by_role("option", name="empty floor").click()
         page.locator("#play-new-scene").click()
         page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
-        click_at(page, "#play-editor img", 0.45, 0.75)
+        click_at(page, "#play-editor img", 0.35, 0.72)
         page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
+        set_slider(page, "#play-speed", 0.5)
         page.get_by_role("radio", name="aim the last ball").check()
-        click_at(page, "#play-editor img", 0.8, 0.7)
+        click_at(page, "#play-editor img", 0.6, 0.72)
         page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
         page.locator("#play-start").click()
         page.wait_for_function("document.querySelector('#play-status').innerText.includes('Started')")
@@ -89,7 +96,8 @@ def main() -> None:
         page.wait_for_function("document.querySelector('#play-truth img') && "
                                "document.querySelector('#play-truth img').complete")
         ball = page.evaluate(RED_CENTROID, ["#play-truth img", 0, 1])
-        if ball is not None:  # kick it back toward the camera's left, then play on
+        if ball is not None:  # kick it away from the camera, then play on
+            set_slider(page, "#play-kick-angle", 90)
             page.get_by_role("radio", name="kick").check()
             click_at(page, "#play-truth img", ball["x"], ball["y"])
             page.wait_for_function("document.querySelector('#play-status').innerText.includes('kicked ball 0')")

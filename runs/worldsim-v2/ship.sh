@@ -2,7 +2,7 @@
 # Ship world model v2 as models/worldsim-s and re-measure everything beside it (run from the repository root,
 # after training stopped: `python -m playground train --config worldsim-v2 ... --model-dir runs/worldsim-v2/model`).
 # The measurements are not timed, so two of them run at once, one core each.
-set -e
+set -ex
 M=models/worldsim-s
 rm -rf "$M" && cp -r runs/worldsim-v2/model "$M"
 cp runs/worldsim-v2/emergence.jsonl runs/worldsim-v2/emergence.png "$M"/

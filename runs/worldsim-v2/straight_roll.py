@@ -21,7 +21,7 @@ from playground.probes import parse_video
 from playground.world.clip import make_clip
 from playground.world.scene import Ball, Scene
 
-COLORS = ("red", "blue", "green", "yellow", "orange", "purple")
+COLORS = ("red", "blue", "green", "yellow", "orange", "magenta")
 
 
 def scenes(speed: float = 0.6) -> list[Scene]:
