@@ -13,9 +13,7 @@ import inspect
 
 import gradio as gr
 
-from .inputs import internal_error, user_errors
-
-ERRORS = (ValueError, FileNotFoundError)
+from .inputs import error_message, user_errors
 
 
 def error_note(e: Exception) -> str:
@@ -46,12 +44,8 @@ def _page_version(fn, n_in: int, n_out: int, stale: list):
             try:
                 for out in fn(*args, **kw):
                     yield (*out[:-1], *cleared(probes), out[-1])
-            except gr.Error as e:
-                yield fail(e.message)
-            except ERRORS as e:
-                yield fail(e)
             except Exception as e:
-                yield fail(internal_error(e))
+                yield fail(error_message(e))
         del gen.__wrapped__  # it takes the stale groups' probes too: gradio must not count fn's parameters
         return gen
 
@@ -60,12 +54,8 @@ def _page_version(fn, n_in: int, n_out: int, stale: list):
         args, probes = a[:n_in], a[n_in:]
         try:
             out = fn(*args, **kw)
-        except gr.Error as e:
-            return fail(e.message)
-        except ERRORS as e:
-            return fail(e)
         except Exception as e:
-            return fail(internal_error(e))
+            return fail(error_message(e))
         return (*out[:-1], *cleared(probes), out[-1])
     del call.__wrapped__  # see gen
     return call
@@ -116,8 +106,6 @@ def quiet(fn, n_out: int):
     def call(*a):
         try:
             return fn(*a)
-        except ERRORS as e:
-            return (gr.skip(),) * (n_out - 1) + (error_note(e),)
         except Exception as e:
-            return (gr.skip(),) * (n_out - 1) + (error_note(internal_error(e)),)
+            return (gr.skip(),) * (n_out - 1) + (error_note(error_message(e)),)
     return call

@@ -21,6 +21,7 @@ RESOLUTION_PRESETS = ("32x32", "32x48", "48x32", "48x48", "64x64")
 
 
 INTERNAL = "Internal error"  # how a message about a bug (not about the input) starts
+USER_ERRORS = (ValueError, FileNotFoundError)  # what bad input raises (ours and the pipeline's)
 
 
 def internal_error(e: Exception) -> str:
@@ -33,10 +34,18 @@ def internal_error(e: Exception) -> str:
             "serving and your last results are kept.")
 
 
+def error_message(e: Exception) -> str:
+    """What the user is told about `e`: a gr.Error's message, a user error's text, or an internal error."""
+    import gradio as gr
+
+    if isinstance(e, gr.Error):
+        return e.message
+    return str(e) if isinstance(e, USER_ERRORS) else internal_error(e)
+
+
 def user_errors(fn):
-    """Turn ValueError (ours and the pipeline's) into gr.Error so the message reaches the user and the server
-    keeps serving; any other exception is a bug and says so (internal_error). Works for plain functions and
-    generators."""
+    """Every exception but a gr.Error becomes one (error_message), so the message reaches the user and the server
+    keeps serving. Works for plain functions and generators."""
     import inspect
 
     import gradio as gr
@@ -48,10 +57,8 @@ def user_errors(fn):
                 yield from fn(*a, **kw)
             except gr.Error:
                 raise
-            except (ValueError, FileNotFoundError) as e:
-                raise gr.Error(str(e), print_exception=False) from None
             except Exception as e:
-                raise gr.Error(internal_error(e), print_exception=False) from None
+                raise gr.Error(error_message(e), print_exception=False) from None
         return gen
 
     @functools.wraps(fn)
@@ -60,10 +67,8 @@ def user_errors(fn):
             return fn(*a, **kw)
         except gr.Error:
             raise
-        except (ValueError, FileNotFoundError) as e:
-            raise gr.Error(str(e), print_exception=False) from None
         except Exception as e:
-            raise gr.Error(internal_error(e), print_exception=False) from None
+            raise gr.Error(error_message(e), print_exception=False) from None
     return wrapper
 
 
