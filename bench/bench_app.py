@@ -74,15 +74,19 @@ def main() -> None:
                        api_name="/generate_video")
         direct.append(time.perf_counter() - t0)
 
-    med = statistics.median
     print(f"{args.frames} frames 32x32, {args.steps} steps, guidance 2.0, {args.repeats} runs (median [min, max]):")
-    print(f"  click -> first preview (UI endpoint /generate): {med(first):.3f} s [{min(first):.3f}, {max(first):.3f}]")
-    print(f"  click -> finished video (/generate):            {med(total):.3f} s [{min(total):.3f}, {max(total):.3f}]")
-    print(f"  /generate_video (no previews):                  {med(direct):.3f} s [{min(direct):.3f}, {max(direct):.3f}]")
+    print(f"  click -> first preview (UI endpoint /generate): {spread(first)} s")
+    print(f"  click -> finished video (/generate):            {spread(total)} s")
+    print(f"  /generate_video (no previews):                  {spread(direct)} s")
     if args.play_chunks:
         play_timing(client, args)
     if demo is not None:
         demo.close()
+
+
+def spread(v: list[float], fmt: str = ".3f") -> str:
+    """'median [min, max]' of the timings."""
+    return f"{statistics.median(v):{fmt}} [{min(v):{fmt}}, {max(v):{fmt}}]"
 
 
 def timed_stream(client, *args, api_name: str):
@@ -116,11 +120,10 @@ def play_timing(client, args) -> None:
         client.predict(16.0, 16.0, 0.0, 1.0, api_name="/play_kick")  # wherever it lands: kick, or a clear no-op
         client.predict(api_name="/play_step_one")
         kicks.append(time.perf_counter() - t0)
-    med = statistics.median
     print(f"Play at 32x32, {args.play_chunks} chunks per Play, {args.repeats} runs (median [min, max]):")
-    print(f"  model frames per second while playing: {med(rates):.1f} [{min(rates):.1f}, {max(rates):.1f}]")
-    print(f"  Play -> first streamed chunk:         {med(firsts):.3f} s [{min(firsts):.3f}, {max(firsts):.3f}]")
-    print(f"  kick + one chunk (click -> new frame): {med(kicks):.3f} s [{min(kicks):.3f}, {max(kicks):.3f}]")
+    print(f"  model frames per second while playing: {spread(rates, '.1f')}")
+    print(f"  Play -> first streamed chunk:         {spread(firsts)} s")
+    print(f"  kick + one chunk (click -> new frame): {spread(kicks)} s")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python
 
 from tiny import build_tiny_model_dir, serve  # noqa: E402
 
-from playground.ui.screenshots import RED_CENTROID, click_at, set_slider  # noqa: E402  (as the screenshots click)
+from playground.ui.screenshots import RED_CENTROID, click_at, roll_a_ball, set_slider  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -151,16 +151,7 @@ def test_branch_shows_whole_strips_and_a_new_scene_clears_them(page):
 
 def test_a_game_set_up_by_clicks_plays_and_takes_a_kick(page):
     page.get_by_role("tab", name="Play").click()
-    page.locator("#play-new-scene").wait_for()
-    page.get_by_label("Start from").click()
-    page.get_by_role("option", name="empty floor").click()
-    page.locator("#play-new-scene").click()
-    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
-    click_at(page, "#play-editor img", 0.45, 0.75)  # on the floor: a red ball
-    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
-    page.get_by_role("radio", name="aim the last ball").check()
-    click_at(page, "#play-editor img", 0.85, 0.75)
-    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
+    roll_a_ball(page, (0.45, 0.75), (0.85, 0.75))  # a red ball placed on the floor and aimed by two clicks
     page.locator("#play-start").click()
     page.wait_for_function("document.querySelector('#play-status').innerText.includes('Started')")
     page.locator("#play-play").click()
@@ -216,17 +207,7 @@ def test_the_shipped_model_turns_a_kicked_ball_as_the_truth_does(shipped_page):
     """A ball placed and aimed by clicks rolls right for 8 frames; kicked away from the camera, the truth's ball
     turns over the next 4, and so does the model's, the truth's way - both read from the streamed live view."""
     page = shipped_page
-    page.locator("#play-new-scene").wait_for()
-    page.get_by_label("Start from").click()
-    page.get_by_role("option", name="empty floor").click()
-    page.locator("#play-new-scene").click()
-    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
-    click_at(page, "#play-editor img", 0.35, 0.72)
-    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
-    set_slider(page, "#play-speed", 0.5)  # slow enough that no wall turns the truth's ball in this game
-    page.get_by_role("radio", name="aim the last ball").check()
-    click_at(page, "#play-editor img", 0.6, 0.72)
-    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
+    roll_a_ball(page, (0.35, 0.72), (0.6, 0.72), speed=0.5)  # slow enough that no wall turns the truth's ball
     page.locator("#play-start").click()
     page.wait_for_function("document.querySelector('#play-status').innerText.includes('Started')")
     start = _live_balls(page)

@@ -51,6 +51,23 @@ def set_slider(page, slider: str, value) -> None:
     page.locator(f"{slider} input[type=number]").press("Enter")
 
 
+def roll_a_ball(page, at: tuple[float, float], to: tuple[float, float], speed: float | None = None) -> None:
+    """On the Play tab: an empty floor, a red ball placed by a click at `at` and aimed by a click at `to`
+    (fractions of the editor image), at `speed` (the slider's value when None)."""
+    page.locator("#play-new-scene").wait_for()
+    page.get_by_label("Start from").click()
+    page.get_by_role("option", name="empty floor").click()
+    page.locator("#play-new-scene").click()
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
+    click_at(page, "#play-editor img", *at)
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
+    if speed is not None:
+        set_slider(page, "#play-speed", speed)
+    page.get_by_role("radio", name="aim the last ball").check()
+    click_at(page, "#play-editor img", *to)
+    page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
@@ -78,17 +95,7 @@ def main() -> None:
         page.set_default_timeout(120_000)
         page.goto(f"http://127.0.0.1:{port}/")
         # Play (the first tab): a ball placed and aimed by two clicks, played, kicked, played on
-        page.locator("#play-new-scene").wait_for()
-        page.get_by_label("Start from").click()
-        page.get_by_role("option", name="empty floor").click()
-        page.locator("#play-new-scene").click()
-        page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('0 balls')")
-        click_at(page, "#play-editor img", 0.35, 0.72)
-        page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('Placed a red ball')")
-        set_slider(page, "#play-speed", 0.5)
-        page.get_by_role("radio", name="aim the last ball").check()
-        click_at(page, "#play-editor img", 0.6, 0.72)
-        page.wait_for_function("document.querySelector('#play-edit-status').innerText.includes('rolls at')")
+        roll_a_ball(page, (0.35, 0.72), (0.6, 0.72), speed=0.5)
         page.locator("#play-start").click()
         page.wait_for_function("document.querySelector('#play-status').innerText.includes('Started')")
         page.locator("#play-play").click()
