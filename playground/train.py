@@ -100,6 +100,9 @@ class TrainConfig:
     own_context_steps: int = 4
     # next_chunk: per-frame action maps of the clips' kicks as extra input channels (playground.conditioning)
     action_channels: int = 0
+    # next_chunk: the share of samples drawn from a kicked clip with the window's last context frame on the kick
+    # (next_chunk_window's focus), the window whose chunk the kick changes
+    kick_window_prob: float = 0.0
     dit_steps: int = 31000  # resumable; the measured compute is in the model card (training.json compute_s)
     batch: int = 16
     lr: float = 4e-4
@@ -138,10 +141,12 @@ _WIDE8 = dict(ae_channels=(32, 64), latent_channels=8, ae_steps=10_000, vae_init
 
 # world model v2 as continued: one frame per temporal patch (the next-frame model), warm-started from
 # worldsim-v2-pt2's weights after 1.93 h (runs/pilot-warm/README.md), continued from that pilot's checkpoint;
-# shipped as models/worldsim-s
+# from step 13,517 a quarter of the windows end their context on a kick (the kick pilot's arm `kick`, whose
+# checkpoint it continued: runs/pilot-kick/README.md); shipped as models/worldsim-s
 _V2 = TrainConfig(name="worldsim-v2", model_name="worldsim-s", dit_steps=20_000, lr_restarts=(),
                   objective="next_chunk", context_noise=True, action_channels=3, **_WIDE8, patch_size_t=1, lr=2e-4,
-                  warmup=100, snapshot_every_s=1800, init_from="runs/pilot-warm/pt1", residual_std=0.262)
+                  warmup=100, snapshot_every_s=1800, init_from="runs/pilot-warm/pt1", residual_std=0.262,
+                  kick_window_prob=0.25)
 
 CONFIGS: dict[str, TrainConfig] = {
     # the joint model shipped as worldsim-s before world model v2 (runs/worldsim-s: its checkpoint and notes)
@@ -586,9 +591,27 @@ def _global_batch(cfg: TrainConfig, buckets: dict, text_table: torch.Tensor, ste
     return Batch(x0, text, obs_mask, sigma, noise, weight)
 
 
+def kick_focus(table: np.ndarray, idx: np.ndarray, rng: np.random.Generator, prob: float):
+    """A share `prob` of the batch's clips `idx` swapped for kicked clips (action table (N, MAX_KICKS, 6), NaN rows
+    where none), each with one of its kicks' frames as its window's focus (next_chunk_window); -1 elsewhere."""
+    frames = table[:, :, 0]
+    kicked = np.flatnonzero(np.isfinite(frames).any(axis=1))
+    focus = np.full(len(idx), -1)
+    take = np.flatnonzero(rng.random(len(idx)) < prob) if len(kicked) else np.zeros(0, dtype=int)
+    idx = idx.copy()
+    idx[take] = kicked[rng.integers(0, len(kicked), len(take))]
+    for i in take:
+        f = frames[idx[i]][np.isfinite(frames[idx[i]])]
+        focus[i] = int(f[rng.integers(len(f))])
+    return idx, focus
+
+
 def _next_chunk_batch(cfg: TrainConfig, b: dict, text_table: torch.Tensor, idx: np.ndarray, rng: np.random.Generator):
     """make_batch for objective="next_chunk": one window per clip (next_chunk_window), the same tuple as the joint
     batch plus the noised context latents and their noise levels."""
+    focus = None
+    if cfg.kick_window_prob:
+        idx, focus = kick_focus(b["actions"], idx, rng, cfg.kick_window_prob)
     text = text_table[b["text_index"][idx]]  # (B, 384)
     text[torch.from_numpy(rng.random(cfg.batch) < cfg.text_dropout)] = 0
     gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
@@ -607,7 +630,7 @@ def _next_chunk_batch(cfg: TrainConfig, b: dict, text_table: torch.Tensor, idx: 
         mask = (torch.arange(x0.shape[2]) < cfg.context_frames).float().expand(cfg.batch, -1)
         return Batch(x0, text, mask, sigma, noise, own_context=long)
     win = next_chunk_window(lat, rng, gen, cfg.context_frames, cfg.patch_size_t, max_sigma, cfg.short_context_prob,
-                            maps)
+                            maps, focus)
     noise = torch.randn(win.x0.shape, generator=gen)
     return Batch(win.x0, text, win.cond_mask, sigma, noise, None, win.cond_latents, win.cond_sigma, win.actions)
 

@@ -125,6 +125,40 @@ def test_recording_keeps_every_layer_and_leaves_the_output_unchanged(tiny_pipe):
     assert not any(b._forward_hooks or b._forward_pre_hooks for b in tr.blocks)
 
 
+def test_a_next_chunk_model_is_recorded_window_by_window_as_it_makes_a_clip():
+    """clip_states: a next-chunk model's token of frame t is computed from the 4 frames before it and frame t
+    itself, never from later frames or ones older than its context, and matches one pass over that window."""
+    from playground.inspect.study import clip_states
+    from playground.models.dit import SpacetimeDiT_tiny
+
+    from tiny import perturb
+
+    torch.manual_seed(0)
+    tr = perturb(SpacetimeDiT_tiny(objective="next_chunk", context_frames=4, context_noise=True, patch_size_t=1))
+    names = layer_names(tr)
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(2, tr.config.latent_channels, 12, 8, 8, generator=g)
+    text = torch.randn(2, 384, generator=g)
+
+    def states(x):
+        sample = 0.5 * x + 0.5 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+        return clip_states(tr, {"x0": x, "sample": sample, "text_embeds": text}, 0.5, 4, names)
+
+    base = states(x0)
+    per_frame = 64  # tokens of one frame: 8x8 latents, one per token
+    assert all(v.shape == (2, 12 * per_frame, tr.config.hidden_size) for v in base.values())
+    later, older = x0.clone(), x0.clone()
+    later[:, :, 8:] += 1.0  # frames after frame 7
+    older[:, :, :3] += 1.0  # frames before frame 7's context (3 .. 6)
+    f7 = slice(7 * per_frame, 8 * per_frame)
+    for n in names[1:]:
+        assert torch.equal(states(later)[n][:, f7], base[n][:, f7])
+        assert torch.equal(states(older)[n][:, f7], base[n][:, f7])
+        assert not torch.allclose(states(x0 + 0.3)[n][:, f7], base[n][:, f7])
+    with pytest.raises(ValueError, match="at most 4 observed"):
+        clip_states(tr, {"x0": x0, "sample": x0, "text_embeds": text}, 0.5, 6, names)
+
+
 def test_study_runs_end_to_end_on_a_tiny_model_and_reports_each_split(tiny_pipe):
     res = run_study(tiny_pipe, StudyConfig(clips=9, heldout_clips=3, sigmas=(0.5,), tasks=("depth", "ball"),
                                            bootstrap=20))

@@ -201,6 +201,31 @@ def test_next_chunk_batches_carry_the_clips_kicks_as_action_maps(cache_dir):
     assert seen > 0
     joint = make_batch(replace(cfg, objective="joint", action_channels=0), buckets, torch.zeros(1, 384), step=0)
     assert joint.actions is None and joint.own_context is None
+    # kick_window_prob: every sample a kicked clip whose window ends its context on a kick (the frame the kick
+    # changes is the chunk), where the clip has room for that
+    focused = replace(cfg, kick_window_prob=1.0)
+    for step in range(5):
+        batch = make_batch(focused, buckets, torch.zeros(1, 384), step=step)
+        on_last = batch.actions[:, 0, focused.context_frames - 1].amax(dim=(1, 2))
+        assert (on_last > 0.5).float().mean() >= 0.75, on_last
+    assert not torch.equal(make_batch(cfg, buckets, torch.zeros(1, 384), step=0).actions, batch.actions)
+
+
+def test_a_focused_window_ends_its_context_on_the_focus_frame():
+    from playground.diffusion.chunks import next_chunk_window
+    from playground.train import kick_focus
+
+    lat = torch.arange(6 * 16, dtype=torch.float32).reshape(6, 1, 16, 1, 1).expand(6, 1, 16, 2, 2)
+    focus = np.array([5, 9, -1, 0, 15, 7])
+    win = next_chunk_window(lat, np.random.default_rng(0), torch.Generator().manual_seed(0), 4, 1, 0.0, 0.0,
+                            focus=focus)
+    assert list(win.start[[0, 1, 3, 4, 5]]) == [2, 6, 0, 11, 4]  # clipped to the clip where it cannot be the last
+    table = np.full((6, 2, 6), np.nan, dtype=np.float32)
+    table[4, 0, 0], table[2, 1, 0] = 7, 9
+    idx, foc = kick_focus(table, np.arange(6), np.random.default_rng(0), 1.0)
+    assert set(idx) <= {2, 4} and all(f == (7 if i == 4 else 9) for i, f in zip(idx, foc))
+    idx, foc = kick_focus(table, np.arange(6), np.random.default_rng(0), 0.0)
+    assert list(idx) == list(range(6)) and (foc == -1).all()
 
 
 def test_own_context_batches_end_their_context_in_the_models_own_chunk(tmp_path, cache_dir):

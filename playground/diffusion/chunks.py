@@ -7,6 +7,10 @@ GameNGen and DIAMOND do: at sampling time the context is the model's own output,
 clean context drifts on it. Training draws the noise here; sampling adds only what the caller asks for
 (`context_sigma`). A share of batches has a shorter context (0 .. n_ctx - 1 frames, 0 = the text-only first
 chunk), as the rollout's first chunks have.
+
+A kick changes a ball's motion from its frame f to f + 1, so the one window that must read the action map to
+predict its chunk is the one whose last context frame is f; cut uniformly from a 16-frame clip, one window in 12
+of a kicked clip is that one. `focus` places a window there (the training share is `kick_window_prob`).
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ class ChunkWindow:
 
 def next_chunk_window(latents: torch.Tensor, rng: np.random.Generator, generator: torch.Generator,
                       context_frames: int, chunk: int, max_context_sigma: float = 0.3,
-                      short_context_prob: float = 0.15, actions: torch.Tensor | None = None) -> ChunkWindow:
-    """Cut one window per clip from latents (B, c, T, h, w) (actions: (B, A, T, h, w) maps of the same clips)."""
+                      short_context_prob: float = 0.15, actions: torch.Tensor | None = None,
+                      focus: np.ndarray | None = None) -> ChunkWindow:
+    """Cut one window per clip from latents (B, c, T, h, w) (actions: (B, A, T, h, w) maps of the same clips).
+    focus (B,) int or None: where >= 0, the frame that is to be the window's last context frame (as near as the
+    clip allows); elsewhere the window's start is uniform."""
     b, c, T, h, w = latents.shape
     n_ctx = context_frames
     if rng.random() < short_context_prob:
@@ -43,6 +50,8 @@ def next_chunk_window(latents: torch.Tensor, rng: np.random.Generator, generator
     if W > T:
         raise ValueError(f"clips of {T} frames cannot hold {n_ctx} context frames and a chunk of {chunk}")
     start = rng.integers(0, T - W + 1, size=b)
+    if focus is not None:
+        start = np.where(focus >= 0, np.clip(focus - n_ctx + 1, 0, T - W), start)
     idx = torch.from_numpy(start)[:, None] + torch.arange(W)[None]  # (B, W)
     gather = idx[:, None, :, None, None].expand(b, c, W, h, w)
     x0 = torch.gather(latents.float(), 2, gather)

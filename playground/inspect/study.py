@@ -3,7 +3,8 @@ what a linear read-out of its input already gives?
 
 Clips with ground truth are drawn per split (families in turn, seeded); each clip is encoded, noised to every
 chosen noise level sigma with its first `observed` frames given clean (as the pipeline conditions), and passed
-through the trained DiT and a random-weight DiT of the same shape, keeping every layer's hidden states. For
+through the trained DiT and a random-weight DiT of the same shape, keeping every layer's hidden states - a
+next-chunk model window by window, as it makes a clip (clip_states). For
 every task (TASKS) a ridge probe is fitted on the in-distribution clips of the probe-training part and scored on
 the rest (split by clip, seeded) and on held-out clips, for every layer, beside three baselines: the patch's
 clean input latents, its raw pixels (both with the DiT's positional code, which the DiT itself is given), and the
@@ -214,6 +215,40 @@ def noisy_inputs(pipe, frames: np.ndarray, captions: list[str], sigma: float, ob
 
 
 @torch.no_grad()
+def clip_states(model: SpacetimeDiT, inp: dict, sigma: float, observed: int, names: list[str]) -> dict:
+    """{layer: (B, N, D)} hidden states over the clip's whole token grid, each token as the model computes it when
+    it makes that token's frames. A joint model makes the clip in one pass (`inp` as noisy_inputs gives it). A
+    next-chunk model never sees a whole clip: it predicts each chunk from the `context_frames` frames before it, so
+    every chunk after the observed frames is recorded in its own window - the true clean frames before it as
+    context, the chunk at noise level `sigma` - and the observed frames as the first window's context sees them."""
+    if model.config.objective != "next_chunk":
+        return record_hidden_states(model, inp["sample"], sigma, inp["text_embeds"], inp["cond_latents"],
+                                    inp["cond_mask"], names)[0]
+    k, c = model.config.context_frames, model.config.patch_size_t
+    x0, sample = inp["x0"], inp["sample"]
+    B, _, T, h, w = x0.shape
+    if observed > k or observed % c or T % c:
+        raise ValueError(f"a next-chunk model with {k} context frames and {c} frames per chunk is studied with at "
+                         f"most {k} observed frames, whole chunks of a {T}-frame clip; got {observed} observed")
+    _, gh, gw = model.token_grid(T, h, w)
+    out = {n: torch.zeros(B, T // c, gh * gw, model.config.hidden_size) for n in names}
+    for t0 in range(observed, T, c):
+        w0 = max(0, t0 - k)
+        win = torch.cat([x0[:, :, w0:t0], sample[:, :, t0:t0 + c]], dim=2)
+        mask = torch.zeros(B, win.shape[2])
+        mask[:, :t0 - w0] = 1
+        cond = win * mask[:, None, :, None, None]
+        states, _ = record_hidden_states(model, win, sigma, inp["text_embeds"], cond, mask, names)
+        n_ctx = (t0 - w0) // c
+        for n in names:
+            st = states[n].reshape(B, -1, gh * gw, model.config.hidden_size)
+            out[n][:, t0 // c] = st[:, n_ctx]
+            if t0 == observed:
+                out[n][:, w0 // c:t0 // c] = st[:, :n_ctx]
+    return {n: v.reshape(B, -1, v.shape[-1]) for n, v in out.items()}
+
+
+@torch.no_grad()
 def record_clips(pipe, models: dict[str, SpacetimeDiT], clips: list[tuple[str, int, str, int]], cfg: StudyConfig,
                  progress=None) -> list[ClipRecord]:
     """Draw, encode, noise and record every clip; `clips` lists (split, index, family, seed)."""
@@ -242,8 +277,7 @@ def record_clips(pipe, models: dict[str, SpacetimeDiT], clips: list[tuple[str, i
             g = torch.Generator().manual_seed(clip_seed(cfg.seed, chunk[0][0], chunk[0][1]) + int(sigma * 1000))
             inp = noisy_inputs(pipe, frames, [c.caption for c in drawn], sigma, cfg.observed, g)
             for model_name, model in models.items():
-                states, _ = record_hidden_states(model, inp["sample"], sigma, inp["text_embeds"],
-                                                 inp["cond_latents"], inp["cond_mask"], names)
+                states = clip_states(model, inp, sigma, cfg.observed, names)
                 for name in names:
                     s = states[name].reshape(len(drawn), *grid, D).numpy()
                     for rec, a in zip(recs, s):

@@ -21,8 +21,7 @@ import torch
 from ..inspect.ablate import Ablation, parse_heads, temporal_blocks
 from ..inspect.interventions import compare
 from ..inspect.linear import RidgeProbe, r2_score
-from ..inspect.record import record_hidden_states
-from ..inspect.study import TASKS, noisy_inputs
+from ..inspect.study import TASKS, clip_states, noisy_inputs
 from ..inspect.targets import token_truth
 from ..probes import run_suite
 from ..video import write_mp4
@@ -107,8 +106,7 @@ def depth_readout(ctx: AppContext, study: dict | None, family: str, split: str, 
     model = copy.deepcopy(pipe.transformer)  # recording hooks go on a private copy, never the served model
     inp = noisy_inputs(pipe, clip.frames[None], [clip.caption], ro["sigma"], study["config"]["observed"],
                        torch.Generator().manual_seed(seed))
-    states, _ = record_hidden_states(model, inp["sample"], ro["sigma"], inp["text_embeds"], inp["cond_latents"],
-                                     inp["cond_mask"], [ro["layer"]])
+    states = clip_states(model, inp, ro["sigma"], study["config"]["observed"], [ro["layer"]])
     tr = pipe.transformer
     pt, px = tr.config.patch_size_t, pipe.spatial_factor
     truth = token_truth(clip, pt, px)
