@@ -19,13 +19,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--host", default="127.0.0.1", help="interface to bind (default: local only)")
     ap.add_argument("--port", type=int, default=7860)
     ap.add_argument("--concurrency", type=int, default=2, help="model runs at once (shared by all users)")
+    ap.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
+                    help="the model's precision when sampling on the CPU: auto takes bf16 where the CPU has native "
+                    "bf16 matmul (AMX or AVX512-BF16), fp32 elsewhere (default: auto)")
     args = ap.parse_args(argv)
 
     from playground.ui.app import build_demo, launch_kwargs
     from playground.ui.session import AppContext
 
     try:
-        ctx = AppContext.load(args.model, concurrency_limit=args.concurrency)
+        ctx = AppContext.load(args.model, concurrency_limit=args.concurrency, precision=args.precision)
     except FileNotFoundError as e:
         sys.exit(str(e))
     demo = build_demo(ctx)

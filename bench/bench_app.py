@@ -39,6 +39,10 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--play-chunks", type=int, default=16, help="chunks per timed Play (0: skip the Play timing)")
     ap.add_argument("--play-steps", type=int, default=4, help="denoising steps per chunk while playing")
+    ap.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
+                    help="the served model's CPU precision, as app.py takes it (default: auto, as app.py)")
+    ap.add_argument("--play-guidance", type=float, default=None,
+                    help="guidance while playing (default: the Play tab's, playground.play.PLAY_GUIDANCE)")
     args = ap.parse_args()
 
     import torch
@@ -56,8 +60,8 @@ def main() -> None:
 
             model = build_tiny_model_dir(Path(tempfile.mkdtemp(prefix="bench-tiny-")), shared_text_encoder())
             print(f"no model at {args.model}: timing a tiny random model instead")
-        demo, url, _ = serve(model)
-        print(f"model: {model}")
+        demo, url, ctx = serve(model, args.precision)
+        print(f"model: {model} (the DiT in {'bf16' if ctx.pipe.cpu_bf16 else 'fp32'} on the CPU)")
     client = Client(url, verbose=False)
     gen = dict(prompt="a red ball rolls to the right", source="none", upload=None, family="inertia", split="train",
                scene_seed=0, k=4, frames=args.frames, resolution="32x32", steps=args.steps, guidance=2.0, seed=0)
@@ -104,10 +108,13 @@ def timed_stream(client, *args, api_name: str):
 
 
 def play_timing(client, args) -> None:
-    """Play: a game of the inertia scene (seed 0, 4 observed frames, --play-steps steps per chunk, guidance
-    2.0), `--play-chunks` chunks per /play_step, `--repeats` times; then a kick and one chunk after it."""
+    """Play: a game of the inertia scene (seed 0, 4 observed frames, --play-steps steps per chunk, --play-guidance),
+    `--play-chunks` chunks per /play_step, `--repeats` times; then a kick and one chunk after it."""
+    from playground.play import PLAY_GUIDANCE
+
+    guidance = PLAY_GUIDANCE if args.play_guidance is None else args.play_guidance
     scene = client.predict("inertia", 0, api_name="/play_scene")[0]
-    start = (scene, 4, 0, args.play_steps, 2.0, False, False, "static")
+    start = (scene, 4, 0, args.play_steps, guidance, False, False, "static")
     client.predict(*start, api_name="/play_start")
     client.predict(1, api_name="/play_step")  # warm-up
     rates, firsts, kicks = [], [], []
@@ -120,7 +127,8 @@ def play_timing(client, args) -> None:
         client.predict(16.0, 16.0, 0.0, 1.0, api_name="/play_kick")  # wherever it lands: kick, or a clear no-op
         client.predict(api_name="/play_step_one")
         kicks.append(time.perf_counter() - t0)
-    print(f"Play at 32x32, {args.play_chunks} chunks per Play, {args.repeats} runs (median [min, max]):")
+    print(f"Play at 32x32, {args.play_steps} steps per chunk, guidance {guidance}, {args.play_chunks} chunks per Play, "
+          f"{args.repeats} runs (median [min, max]):")
     print(f"  model frames per second while playing: {spread(rates, '.1f')}")
     print(f"  Play -> first streamed chunk:         {spread(firsts)} s")
     print(f"  kick + one chunk (click -> new frame): {spread(kicks)} s")

@@ -119,6 +119,9 @@ class WorldSimPipeline(DiffusionPipeline):
         self.enricher: PromptEnricher | None = None
         self.text_encoder: TextEncoder | None = None
         self.defaults = {"frames": 16, "height": 32, "width": 32}
+        # the DiT under bf16 autocast on the CPU too (on a GPU it always is): only where the CPU has native bf16
+        # matmul (playground.train.fast_bf16: AMX or AVX512-BF16); set by `precision` of the app and evaluate
+        self.cpu_bf16 = False
 
     # ------------------------------------------------------------------ loading and saving
     @property
@@ -126,6 +129,16 @@ class WorldSimPipeline(DiffusionPipeline):
         """Where the transformer's weights are (every component moves with `to`). diffusers' own property scans
         every module's parameters, a few milliseconds per call: a Play chunk asked for it 12 times."""
         return next(self.transformer.parameters()).device
+
+    def set_precision(self, precision: str) -> str:
+        """"fp32", "bf16" or "auto" (bf16 where the CPU has native bf16 matmul, else fp32) for sampling on the
+        CPU; returns what it chose. A GPU samples in bf16 whatever this says."""
+        if precision not in ("fp32", "bf16", "auto"):
+            raise ValueError(f"precision must be fp32, bf16 or auto, got {precision!r}")
+        from .train import fast_bf16
+
+        self.cpu_bf16 = precision == "bf16" or (precision == "auto" and fast_bf16())
+        return "bf16" if self.cpu_bf16 else "fp32"
 
     def save_pretrained(self, save_directory: str | Path, **kwargs) -> None:
         out = Path(save_directory)
@@ -444,7 +457,8 @@ class WorldSimPipeline(DiffusionPipeline):
         guidance is on (Conditioning.with_unconditional)."""
         do_cfg = guidance_scale != 1.0
         x_in = torch.cat([latents, latents]) if do_cfg else latents
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+        on_gpu = self.device.type == "cuda"
+        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if on_gpu or self.cpu_bf16
                     else contextlib.nullcontext())
         with autocast:
             x0 = self.transformer(x_in, sigma.expand(x_in.shape[0]).to(self.device), capture=capture,

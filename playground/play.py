@@ -15,6 +15,7 @@ about kicks: `Game.model_hears_kicks` says which.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -25,11 +26,13 @@ from .world import PALETTE, Ball, Scene
 from .world.actions import PixelAction, apply_pixel_action, floor_point, ground_direction, kick_to_pixel
 from .world.camera import camera_path, intrinsics
 from .world.clip import make_clip
+from .world.physics import simulate
 from .world.render import render
 from .world.scene import MAX_KICKS
 
 MAX_GAME_FRAMES = 160  # frames kept per game (model and truth); a longer game is refused with a message
 MAX_BALLS_PLACED = 6
+PLAY_GUIDANCE = 2.0  # the Play tab's default classifier-free guidance on the text
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,31 @@ class Game:
         return int(self.frames.shape[0])
 
     def truth(self) -> np.ndarray:
-        """The simulator's frames for the whole game so far, the same kicks applied."""
-        return make_clip(replace(self.scene, n_frames=self.num_frames), self.height, self.width).frames
+        """The simulator's frames for the whole game so far, the same kicks applied (make_clip's frames, without
+        the ground truth a clip carries: the game needs only the pictures)."""
+        return truth_frames(replace(self.scene, n_frames=self.num_frames), self.height, self.width)
+
+
+def truth_frames(scene: Scene, height: int, width: int) -> np.ndarray:
+    """The frames (T, H, W, 3) uint8 make_clip renders for `scene`: simulated and rendered, nothing else."""
+    scene.validate()
+    traj = simulate(scene)
+    K = intrinsics(scene.camera.fov_deg, height, width)
+    Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
+    return render(scene, traj.positions, K, Rt, height, width, effects=traj.effects).frames
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_frame(data: bytes, height: int, width: int) -> tuple:
+    from .probes.parser import parse_video
+
+    return tuple(parse_video(np.frombuffer(data, np.uint8).reshape(1, height, width, 3))[0])
+
+
+def parse_frames(frames: np.ndarray) -> list[list]:
+    """parse_video's detections per frame, each frame parsed once (a frame's detections depend on it alone): the
+    running scores re-read a growing game after every chunk, and only its new frames cost anything."""
+    return [list(_parse_frame(f.tobytes(), f.shape[0], f.shape[1])) for f in np.ascontiguousarray(frames)]
 
 
 def empty_floor(height: int, width: int, scene: Scene | None = None) -> np.ndarray:
@@ -115,8 +141,8 @@ def aim_ball(scene: Scene, ball: int, x: float, y: float, speed: float, height: 
     return replace(scene, balls=balls).validate()
 
 
-def start(pipe, scene: Scene, observed: int = 4, seed: int = 0, steps: int | None = None, guidance: float = 2.0,
-          height: int = 32, width: int = 32, prompt: str | None = None) -> Game:
+def start(pipe, scene: Scene, observed: int = 4, seed: int = 0, steps: int | None = None,
+          guidance: float = PLAY_GUIDANCE, height: int = 32, width: int = 32, prompt: str | None = None) -> Game:
     """A new game: the simulator renders the first `observed` frames of `scene` (its own kicks dropped: kicks come
     from the player), the model will continue from them. `prompt` None = the scene's rich caption."""
     if not scene.balls:
@@ -208,14 +234,14 @@ def scores(game: Game, truth: np.ndarray | None = None) -> dict:
     """The running scores of this rollout against the truth: objects kept over the predicted frames (the right
     colours, as evaluate counts them), each ball's mean position error, and after each kick the kicked ball's
     velocity error and whether the model moved it the truth's way."""
-    from .probes.parser import color_track, parse_video
+    from .probes.parser import color_track
 
     truth = game.truth() if truth is None else truth
     k, T = game.observed, game.num_frames
     out: dict = {"frames": T, "predicted": T - k, "kicks": len(game.actions)}
     if T <= k:
         return out
-    pm, pt = parse_video(game.frames), parse_video(truth)
+    pm, pt = parse_frames(game.frames), parse_frames(truth)
     kept = [sorted(d.color for d in pm[t]) == sorted(d.color for d in pt[t]) for t in range(k, T)]
     out["objects_kept"] = round(float(np.mean(kept)), 3)
     def seen(track, t) -> bool:

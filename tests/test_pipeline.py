@@ -143,3 +143,20 @@ def test_enrichment_keeps_the_attributes_the_prompt_names(text_encoder):
     emb = torch.nn.functional.normalize(text_encoder.encode(["a blue ball hidden behind a wall"] + caps).float(), dim=1)
     sims = (emb[1:] @ emb[0]).tolist()  # the prompt's cosine similarity to each caption
     assert e.similarity == pytest.approx(sims[2], abs=1e-3) and sims[2] == max(sims)
+
+
+def test_cpu_precision_is_chosen_by_name_and_bf16_samples_near_fp32(tiny_pipe):
+    """set_precision: fp32 (the default) or bf16 autocast of the DiT on the CPU, "auto" by the CPU's bf16 support;
+    a bf16 video differs from the fp32 one only by rounding, not in what it shows."""
+    from playground.train import fast_bf16
+
+    kw = dict(prompt="a red ball rolls", num_frames=4, num_inference_steps=3, output_type="latent")
+    assert not tiny_pipe.cpu_bf16
+    ref = tiny_pipe(**kw, generator=torch.Generator().manual_seed(0)).latents
+    assert tiny_pipe.set_precision("bf16") == "bf16" and tiny_pipe.cpu_bf16
+    low = tiny_pipe(**kw, generator=torch.Generator().manual_seed(0)).latents
+    assert not torch.equal(low, ref) and (low - ref).abs().max() < 0.1 * ref.abs().max()
+    assert tiny_pipe.set_precision("auto") == ("bf16" if fast_bf16() else "fp32")
+    assert tiny_pipe.set_precision("fp32") == "fp32" and not tiny_pipe.cpu_bf16
+    with pytest.raises(ValueError, match="precision must be"):
+        tiny_pipe.set_precision("fp16")

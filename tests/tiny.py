@@ -50,12 +50,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(model_dir: str):
+def serve(model_dir: str, precision: str = "fp32"):
     """Launch the app in this process; returns (demo, url, ctx)."""
     from playground.ui.app import build_demo, launch_kwargs
     from playground.ui.session import AppContext
 
-    ctx = AppContext.load(model_dir, concurrency_limit=2)
+    ctx = AppContext.load(model_dir, concurrency_limit=2, precision=precision)
     demo = build_demo(ctx)
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,

@@ -96,7 +96,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                 observed = gr.Slider(1, 8, value=4, step=1, label="Observed frames")
                 seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
                 steps = gr.Slider(1, 20, value=ctx.pipe.default_steps, step=1, label="Steps per chunk")
-                guidance = gr.Slider(0.0, 5.0, value=2.0, step=0.1, label="Guidance")
+                guidance = gr.Slider(0.0, 5.0, value=play.PLAY_GUIDANCE, step=0.1, label="Guidance")
             with gr.Row():
                 start_btn = gr.Button("Start", variant="primary", elem_id="play-start")
                 step_btn = gr.Button("Step (one chunk)", elem_id="play-step")

@@ -42,9 +42,11 @@ class AppContext:
         return self.out_dir / f"{uuid.uuid4().hex[:12]}{suffix}"
 
     @classmethod
-    def load(cls, model_dir: str, concurrency_limit: int = 2) -> "AppContext":
+    def load(cls, model_dir: str, concurrency_limit: int = 2, precision: str = "fp32") -> "AppContext":
+        """precision: the DiT's on the CPU (WorldSimPipeline.set_precision); the app's command line takes "auto"."""
         pipe = WorldSimPipeline.from_pretrained(model_dir)
         pipe.set_progress_bar_config(disable=True)
+        pipe.set_precision(precision)
         out = Path(tempfile.mkdtemp(prefix="worldsim-app-"))
         return cls(pipe, str(model_dir), out, concurrency_limit)
 
