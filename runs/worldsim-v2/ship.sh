@@ -10,7 +10,8 @@ OMP_NUM_THREADS=1 taskset -c 0 python -m playground.evaluate --trials 24 --json 
 OMP_NUM_THREADS=1 taskset -c 1 python -m playground probe --suite all --trials 8 --quiet --json "$M"/probes.json \
   --markdown "$M"/probes.md > /dev/null &
 wait
-OMP_NUM_THREADS=1 taskset -c 0 python runs/worldsim-v2/straight_roll.py "$M" > runs/worldsim-v2/straight-roll.json &
+( OMP_NUM_THREADS=1 taskset -c 0 python runs/worldsim-v2/straight_roll.py "$M" > runs/worldsim-v2/straight-roll.json
+  OMP_NUM_THREADS=1 taskset -c 0 python runs/worldsim-v2/kick_check.py "$M" > runs/worldsim-v2/kick-check.json ) &
 OMP_NUM_THREADS=1 taskset -c 1 python -m playground.samples > /dev/null &
 wait
 python -m playground inspect --what probes,ablate --clips 120 --heldout-clips 40 --sigmas 0.2,0.6 \
