@@ -25,8 +25,7 @@ import torch
 from .world import PALETTE, Ball, Scene
 from .world.actions import PixelAction, apply_pixel_action, floor_point, ground_direction, kick_to_pixel
 from .world.camera import camera_path, intrinsics
-from .world.clip import make_clip
-from .world.physics import simulate
+from .world.clip import make_clip, render_scene
 from .world.render import render
 from .world.scene import MAX_KICKS
 
@@ -66,16 +65,7 @@ class Game:
     def truth(self) -> np.ndarray:
         """The simulator's frames for the whole game so far, the same kicks applied (make_clip's frames, without
         the ground truth a clip carries: the game needs only the pictures)."""
-        return truth_frames(replace(self.scene, n_frames=self.num_frames), self.height, self.width)
-
-
-def truth_frames(scene: Scene, height: int, width: int) -> np.ndarray:
-    """The frames (T, H, W, 3) uint8 make_clip renders for `scene`: simulated and rendered, nothing else."""
-    scene.validate()
-    traj = simulate(scene)
-    K = intrinsics(scene.camera.fov_deg, height, width)
-    Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
-    return render(scene, traj.positions, K, Rt, height, width, effects=traj.effects).frames
+        return render_scene(replace(self.scene, n_frames=self.num_frames), self.height, self.width)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -50,14 +50,14 @@ def test_a_click_on_the_floor_places_a_ball_there_and_a_second_click_aims_it():
 
 @pytest.mark.parametrize("family", ["interaction", "camera", "occlusion"])
 def test_the_games_truth_and_its_parse_are_the_clips(family):
-    """Play's fast paths give exactly what the slow ones do: truth_frames = make_clip's frames (kicks, floor
+    """Play's fast paths give exactly what the slow ones do: render_scene = make_clip's frames (kicks, floor
     marks, a moving camera, occluders), parse_frames = parse_video, parsed or from its per-frame cache."""
     from playground.probes.parser import parse_video
-    from playground.world.clip import make_clip
+    from playground.world.clip import make_clip, render_scene
 
     scene = sample_scene(family, "train", np.random.default_rng(3), 16)
     frames = make_clip(scene, 32, 32).frames
-    assert np.array_equal(play.truth_frames(scene, 32, 32), frames)
+    assert np.array_equal(render_scene(scene, 32, 32), frames)
     want = [[(d.color, d.x, d.y, d.area) for d in f] for f in parse_video(frames)]
     for _ in range(2):  # the second time from the cache
         got = [[(d.color, d.x, d.y, d.area) for d in f] for f in play.parse_frames(frames)]

@@ -36,14 +36,27 @@ class Clip:
                 "ground_truth": self.gt.to_json_dict()}
 
 
+def _simulate_and_render(scene: Scene, height: int, width: int, ss: int = 2, with_ids: bool = False):
+    """(trajectories, K, Rt, RenderOutput) of `scene`: the simulation seen through its camera."""
+    traj = simulate(scene)
+    K = intrinsics(scene.camera.fov_deg, height, width)
+    Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
+    return traj, K, Rt, render(scene, traj.positions, K, Rt, height, width, ss, with_ids=with_ids,
+                               effects=traj.effects)
+
+
+def render_scene(scene: Scene, height: int = 32, width: int = 32) -> np.ndarray:
+    """The frames (T, H, W, 3) uint8 make_clip renders for `scene`, without the ground truth a clip carries."""
+    scene.validate()
+    check_size(height, width, 2)
+    return _simulate_and_render(scene, height, width)[3].frames
+
+
 def make_clip(scene: Scene, height: int = 32, width: int = 32, ss: int = 2) -> Clip:
     """Simulate and render `scene` at height x width (ss x ss supersampling) with full ground truth."""
     scene.validate()
     check_size(height, width, ss)
-    traj = simulate(scene)
-    K = intrinsics(scene.camera.fov_deg, height, width)
-    Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
-    out = render(scene, traj.positions, K, Rt, height, width, ss, with_ids=True, effects=traj.effects)
+    traj, K, Rt, out = _simulate_and_render(scene, height, width, ss, with_ids=True)
     radii = np.array([b.radius for b in scene.balls])
     gt = ground_truth(radii, traj.positions, traj.velocities, traj.events, out, K, Rt, height, width, ss,
                       traj.effects, scene.arena_half_size)
@@ -73,10 +86,8 @@ def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "
     rich, short, acts = [], [], []
     for i, child in enumerate(np.random.SeedSequence(seed).spawn(n)):
         scene = sample_scene(family, split, np.random.default_rng(child), n_frames)
-        traj = simulate(scene)
-        K = intrinsics(scene.camera.fov_deg, height, width)
-        Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
-        frames[i] = render(scene, traj.positions, K, Rt, height, width, 2, effects=traj.effects).frames
+        traj, _, _, out = _simulate_and_render(scene, height, width)
+        frames[i] = out.frames
         rich.append(rich_caption(scene, traj))
         short.append(short_caption(scene))
         if with_actions:
