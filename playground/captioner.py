@@ -106,7 +106,8 @@ def captioner_loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -
 
 
 # --------------------------------------------------------------------------- the network
-GEO = 9  # geometry features per colour and frame (clip_features)
+GEO = 21  # geometry features per colour and frame (clip_features)
+FLOW_GRID = 4  # the floor's motion is estimated on a FLOW_GRID x FLOW_GRID grid of cells
 _PAL = torch.tensor([PALETTE[c] for c in COLOURS], dtype=torch.float32)  # (K, 3)
 _MARK = torch.tensor(MARK, dtype=torch.float32)  # the colour of a marked floor tile (the paint effect)
 
@@ -129,6 +130,247 @@ def palette_affinity(x: torch.Tensor, width_deg: float = 10.0) -> torch.Tensor:
     return torch.cat([aff[:, :k], (aff[:, k] * white)[:, None], aff[:, k + 1 :]], 1)
 
 
+def floor_flow(x: torch.Tensor, aff: torch.Tensor, grid: int = FLOW_GRID, ridge: float = 0.05) -> torch.Tensor:
+    """The image motion of the floor from each frame to the next, (B, T, 2, 2, grid, grid) in pixels per frame
+    (x right, y down), from frames x (B, 3, T, H, W) in [0, 255] and their palette masks aff (B, K, T, H, W).
+
+    Lucas-Kanade with one constant flow per cell: least squares of I_x u + I_y v + I_t = 0 over the cell's floor
+    pixels (the balls masked out), ridge-regularised toward no motion where the floor has no texture; at full
+    resolution and at half (for motions over a pixel, in full-resolution pixels). Last frame: the flow before it.
+    A moving camera moves the whole floor; how that motion varies over the picture tells an orbit (the near floor
+    sweeps faster than the far) from a pan or a turn."""
+    B, _, T, H, W = x.shape
+    out = torch.zeros(B, T, 2, 2, grid, grid, dtype=x.dtype)
+    if T < 2:
+        return out
+    gray = x.mean(1) / 255.0  # (B, T, H, W)
+    floor = (1 - aff.sum(1)).clamp(0, 1)
+    for s, scale in enumerate((1, 2)):
+        g, w = gray, floor
+        if scale > 1:
+            g, w = F.avg_pool2d(g, scale), F.avg_pool2d(w, scale)
+        g0, g1 = g[:, :-1], g[:, 1:]
+        m = (w[:, :-1] * w[:, 1:]) ** 2  # floor in both frames
+        avg = (g0 + g1) / 2
+        ix = F.pad(avg[..., :, 2:] - avg[..., :, :-2], (1, 1)) / 2
+        iy = F.pad(avg[..., 2:, :] - avg[..., :-2, :], (0, 0, 1, 1)) / 2
+        it = g1 - g0
+
+        def cell(v):  # sum over each cell of the grid
+            return F.adaptive_avg_pool2d(v * m, grid) * (v.shape[-1] * v.shape[-2] / grid ** 2)
+
+        a, b, c = cell(ix * ix), cell(ix * iy), cell(iy * iy)
+        p, q = -cell(ix * it), -cell(iy * it)
+        r = ridge * ridge * (g.shape[-1] * g.shape[-2] / grid ** 2) / 64  # regularise toward zero motion
+        a, c = a + r, c + r
+        det = (a * c - b * b).clamp(min=1e-8)
+        u, v = (c * p - b * q) / det, (a * q - b * p) / det
+        out[:, :-1, s] = torch.stack([u, v], 2).clamp(-3, 3) * scale
+    out[:, -1] = out[:, -2]
+    return out
+
+
+NOMINAL_RADIUS = 0.18  # world units: the middle of the training range of ball radii
+
+
+def first_view(height: int, width: int, dtype=torch.float32):
+    """The world's camera as it stands in every scene's first frame (CameraSpec's pose, in the frame of its own
+    yaw: right is +x, toward the camera +z): on_plane(u, v) -> (ground point (..., 2) where the pixel's ray meets
+    the plane of a ball's centre at the nominal radius, the ray (..., 3)); at_depth(ray, mass) -> the ground point
+    of a ball of the nominal radius whose mask has that mass (pixels); the focal length in pixels."""
+    from .world.camera import camera_eye, intrinsics, look_at
+    from .world.scene import CameraSpec
+
+    spec = CameraSpec()
+    eye = camera_eye(spec, 0.0)
+    Rt = look_at(eye, np.asarray(spec.look_at, dtype=float))
+    K = intrinsics(spec.fov_deg, height, width)
+    M = torch.as_tensor(Rt[:, :3].T @ np.linalg.inv(K), dtype=dtype)  # pixel (u, v, 1) -> world ray
+
+    def on_plane(u, v):
+        d = torch.stack([u, v, torch.ones_like(u)], -1) @ M.T  # world ray, unit camera depth
+        t = (eye[1] - NOMINAL_RADIUS) / (-d[..., 1]).clamp(min=1e-2)
+        return torch.stack([eye[0] + t * d[..., 0], eye[2] + t * d[..., 2]], -1).clamp(-4, 4), d
+
+    def at_depth(d, mass):
+        rho = (mass.clamp(min=1e-3) / np.pi).sqrt()  # apparent radius, pixels
+        depth = (K[0, 0] * NOMINAL_RADIUS / rho).clamp(max=8)
+        return torch.stack([eye[0] + depth * d[..., 0], eye[2] + depth * d[..., 2]], -1)
+
+    return on_plane, at_depth, float(K[0, 0])
+
+
+START_WINDOWS = (1, 2, 3, 4, 6, 8)  # frames after the first over which start_motion measures
+CAMERA_MOVES = ("orbit", "look", "pan")  # how the world's camera moves (CameraSpec.motion); register_camera's search
+CAMERA_OFFSETS = np.linspace(-0.6, 0.6, 31)  # rad (orbit, look) or world units (pan) away from the first frame
+
+
+def camera_pose(move: str, offset: float) -> tuple[np.ndarray, np.ndarray]:
+    """World-to-camera rotation R (3, 3) and eye (3,) of the world's camera moved `offset` from its first-frame
+    pose (yaw 0) by `move` - the poses playground.world.camera.camera_path passes through."""
+    from .world.camera import camera_path
+    from .world.scene import CameraSpec
+
+    if move == "orbit":
+        spec = CameraSpec("orbit", yaw_speed=offset)
+    elif move == "look":
+        spec = CameraSpec("look", yaw_speed=offset)
+    else:
+        spec = CameraSpec("pan", pan_speed=offset)
+    Rt = camera_path(spec, 11, 0.1)[10]  # one second at the offset per second
+    R = Rt[:, :3]
+    return R, -R.T @ Rt[:, 3]
+
+
+def _floor_warps(height: int, width: int) -> torch.Tensor:
+    """For every (move, offset) of the search: where each pixel of the moved camera's image finds the same floor
+    point in the first frame's image, as grid_sample coordinates (len(CAMERA_MOVES) * len(CAMERA_OFFSETS), H, W, 2);
+    pixels that see no floor point in front of both cameras get coordinates outside the image."""
+    from .world.camera import intrinsics
+
+    key = (height, width)
+    if key not in _WARPS:
+        K = intrinsics(55.0, height, width)
+        R0, e0 = camera_pose("pan", 0.0)
+        vv, uu = np.meshgrid(np.arange(height) + 0.5, np.arange(width) + 0.5, indexing="ij")
+        pix = np.stack([uu, vv, np.ones_like(uu)], -1) @ np.linalg.inv(K).T  # (H, W, 3) camera rays
+        grids = []
+        for move in CAMERA_MOVES:
+            for off in CAMERA_OFFSETS:
+                R, e = camera_pose(move, float(off))
+                d = pix @ R  # world rays (R^T d_cam)
+                t = -e[1] / np.minimum(d[..., 1], -1e-6)
+                X = e + t[..., None] * d  # floor points
+                c = (X - e0) @ R0.T
+                uv = (c @ K.T)[..., :2] / np.maximum(c[..., 2:3], 1e-6)
+                bad = (d[..., 1] >= -1e-3) | (c[..., 2] <= 1e-3)
+                g = np.stack([uv[..., 0] / width * 2 - 1, uv[..., 1] / height * 2 - 1], -1)
+                g[bad] = 3.0
+                grids.append(g)
+        _WARPS[key] = torch.as_tensor(np.stack(grids), dtype=torch.float32)
+    return _WARPS[key]
+
+
+_WARPS: dict = {}
+
+
+def register_camera(gray: torch.Tensor, floor: torch.Tensor, frames: tuple[int, ...]) -> list[list[tuple]]:
+    """The camera's move and offset from the first frame to each of `frames`, found by registering the floor:
+    for every (move, offset) of the search, the first frame warped through the floor plane's homography is compared
+    with frame k on the pixels that are floor in both (mean squared difference; the still camera is offset 0 of
+    every move); the best one, its offset refined by a parabola through its neighbours. gray (B, T, H, W) in [0, 1],
+    floor (B, T, H, W) in [0, 1]. Returns per clip a list of (move, offset) per frame in `frames`."""
+    B, T, H, W = gray.shape
+    grids = _floor_warps(H, W)  # (G, H, W, 2)
+    G = grids.shape[0]
+    src = torch.cat([gray[:, :1], floor[:, :1]], 1)  # (B, 2, H, W)
+    warped = F.grid_sample(src.repeat_interleave(G, 0), grids.repeat(B, 1, 1, 1), align_corners=False,
+                           padding_mode="zeros").view(B, G, 2, H, W)
+    n_off = len(CAMERA_OFFSETS)
+    out = [[] for _ in range(B)]
+    for k in frames:
+        if k >= T:
+            for o in out:
+                o.append(("pan", 0.0))
+            continue
+        w = warped[:, :, 1] * floor[:, k, None] ** 2
+        err = (w * (warped[:, :, 0] - gray[:, k, None]) ** 2).sum((2, 3)) / w.sum((2, 3)).clamp(min=1.0)
+        err = err + 1e3 * (w.sum((2, 3)) < 0.25 * H * W)  # too little floor seen in both: not this move
+        best = err.argmin(1)
+        for b in range(B):
+            j = int(best[b])
+            m, i = divmod(j, n_off)
+            off = float(CAMERA_OFFSETS[i])
+            if 0 < i < n_off - 1:
+                e_m, e_0, e_p = (float(err[b, m * n_off + i + d]) for d in (-1, 0, 1))
+                curv = e_m - 2 * e_0 + e_p
+                if curv > 1e-12:
+                    off += float(np.clip(0.5 * (e_m - e_p) / curv, -0.5, 0.5)) * (CAMERA_OFFSETS[1] - CAMERA_OFFSETS[0])
+            out[b].append((CAMERA_MOVES[m], off))
+    return out
+
+
+START_ESTIMATES = 3  # start_motion's estimates per window
+
+
+def start_motion(xi: torch.Tensor, dt: float = 0.1) -> torch.Tensor:
+    """How each colour starts to move: (B, K, len(START_WINDOWS), START_ESTIMATES, 2) velocities (right, toward;
+    world units per second) from the first frame to frame k for each k in START_WINDOWS, from full-rate frames xi
+    (B, 3, T, H, W) in [0, 255]; zero where the colour is not seen in every frame up to k. Three estimates, each
+    right somewhere:
+
+    0. the centroid's ray on the plane of a ball's centre, first frame's camera: a rolling ball, still camera;
+    1. the ray followed to the depth the apparent size gives: noisy, but right for a ball in the air too;
+    2. as 0, with the camera of frame k as register_camera finds it: a rolling ball under a moving camera.
+
+    The caption words a ball's velocity at the start of the clip; a longer window averages out the centroid's
+    pixel noise, a shorter one ends before a wall bounce, a collision or a kick: the network sees them all. (A
+    straight ground track fitted to every frame's ray did not help a falling ball: its motion toward or away from
+    the camera keeps the ray's direction, so only the apparent size or a floor contact shows it.)"""
+    from .world.camera import intrinsics
+
+    B, _, T, H, W = xi.shape
+    K = len(COLOURS)
+    aff = palette_affinity(xi)
+    mass = aff.sum((3, 4))  # (B, K, T)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing="ij")
+    wgt = aff / mass.clamp(min=1e-3)[..., None, None]
+    u = 0.5 + ((wgt * xs).sum((3, 4)) + 1) / 2 * (W - 1)
+    v = 0.5 + ((wgt * ys).sum((3, 4)) + 1) / 2 * (H - 1)
+    alive = torch.cumprod((mass > 0.5).float(), -1)  # seen in every frame so far
+    on_plane, at_depth, _ = first_view(H, W, xi.dtype)
+    plane, d = on_plane(u, v)  # (B, K, T, 2)
+    sized = at_depth(d, mass)
+    windows = [k for k in START_WINDOWS if k < T]
+    poses = register_camera(xi.mean(1) / 255.0, (1 - aff.sum(1)).clamp(0, 1), tuple(windows))
+    Kinv = torch.as_tensor(np.linalg.inv(intrinsics(55.0, H, W)), dtype=xi.dtype)
+    out = torch.zeros(B, K, len(START_WINDOWS), START_ESTIMATES, 2, dtype=xi.dtype)
+    for j, k in enumerate(windows):
+        ok = alive[:, :, k, None] / (k * dt)
+        out[:, :, j, 0] = (plane[:, :, k] - plane[:, :, 0]) * ok
+        out[:, :, j, 1] = (sized[:, :, k] - sized[:, :, 0]) * ok
+        R, eye = (torch.as_tensor(np.stack(x), dtype=xi.dtype) for x in zip(*(camera_pose(*poses[b][j])
+                                                                              for b in range(B))))
+        ray = torch.stack([u[:, :, k], v[:, :, k], torch.ones_like(u[:, :, k])], -1) @ Kinv.T  # (B, K, 3)
+        ray = torch.einsum("bkc,bcw->bkw", ray, R)  # world rays from the camera of frame k
+        t = (eye[:, None, 1] - NOMINAL_RADIUS) / (-ray[..., 1]).clamp(min=1e-2)
+        pos = (eye[:, None, [0, 2]] + t[..., None] * ray[..., [0, 2]]).clamp(-4, 4)
+        out[:, :, j, 2] = (pos - plane[:, :, 0]) * ok
+    return out.clamp(-5, 5)
+
+
+def ground_tracks(cx: torch.Tensor, cy: torch.Tensor, mass: torch.Tensor, seen: torch.Tensor, rel: torch.Tensor,
+                  height: int, width: int, dt: float = 0.1) -> torch.Tensor:
+    """Where a colour is on the floor, seen through the world's camera as it stands in the first frame: (..., 8) =
+    ground position (to the right, toward the camera), its velocity, the velocity found from the apparent size
+    instead, and the velocity of the image motion against the floor's (`rel`, (..., T, 2) pixels per frame), in
+    world units (per second), from centroids cx, cy in [-1, 1] and mask masses (..., T) in pixels.
+
+    Every scene's first frame has the same camera (CameraSpec's pose at its own yaw), and the caption words a
+    ball's motion in that view, along the floor; perspective makes the same image motion mean different headings at
+    different places in the picture. Two parameter-free inversions, which the network weighs: the centroid's ray
+    meets the plane of a ball's centre (a nominal radius; right for a rolling ball), or the ray is followed to the
+    depth that the apparent radius gives (right for a falling one too, noisier; its heading does not depend on the
+    radius assumed). A moving camera moves the picture too: the network also has the floor's motion (floor_flow)."""
+    on_plane, at_depth, f = first_view(height, width, cx.dtype)
+    u = 0.5 + (cx + 1) / 2 * (width - 1)  # the centroids' pixel coordinates (pixel centres at k + 0.5)
+    v = 0.5 + (cy + 1) / 2 * (height - 1)
+    plane, d = on_plane(u, v)
+    moved, _ = on_plane(u + rel[..., 0], v + rel[..., 1])
+    against = ((moved - plane) * seen[..., None] / dt).clamp(-5, 5)  # the ball's own motion, the camera's removed
+    sized = at_depth(d, mass)
+    both = (seen[..., 1:] * seen[..., :-1])[..., None]
+
+    def vel(p):
+        out = torch.zeros_like(p)
+        if p.shape[-2] > 1:
+            out[..., :-1, :] = (p[..., 1:, :] - p[..., :-1, :]) * both / dt
+            out[..., -1, :] = out[..., -2, :]
+        return out.clamp(-5, 5)
+
+    return torch.cat([plane * seen[..., None], vel(plane), vel(sized), against], -1)
+
+
 @torch.no_grad()
 def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64) -> dict[str, torch.Tensor]:
     """The captioner's parameter-free inputs from frames (B, T, H, W, 3) or (T, H, W, 3) uint8, resized (nearest)
@@ -142,11 +384,14 @@ def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64
     x = torch.as_tensor(np.ascontiguousarray(frames))
     if x.dim() == 4:
         x = x[None]
-    out: dict[str, list] = {"half": [], "geo": [], "m8": []}
+    out: dict[str, list] = {"half": [], "geo": [], "m8": [], "flow": [], "start": []}
     for i in range(0, x.shape[0], chunk):
+        xf = rearrange(x[i : i + chunk, : max(START_WINDOWS) + 1].float(), "b t h w c -> b c t h w")
         xi = rearrange(x[i : i + chunk, ::frame_stride].float(), "b t h w c -> b c t h w")
         if xi.shape[-2:] != (size, size):
             xi = F.interpolate(xi, size=(xi.shape[2], size, size), mode="nearest")
+            xf = F.interpolate(xf, size=(xf.shape[2], size, size), mode="nearest")
+        out["start"].append(start_motion(xf).half())
         B, _, T, H, W = xi.shape
         K = len(COLOURS)
         aff = palette_affinity(xi)  # (B, K, T, H, W)
@@ -168,19 +413,51 @@ def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64
             both = seen[..., 1:] * seen[..., :-1]  # seen in both frames
             vx[..., :-1], vy[..., :-1] = (cx.diff(dim=-1) * both * W / 2), (cy.diff(dim=-1) * both * H / 2)
             vx[..., -1], vy[..., -1] = vx[..., -2], vy[..., -2]
-        geo = torch.stack([torch.log1p(mass), cx * seen, cy * seen, sx * seen, sy * seen, near, edge, vx, vy], -1)
         m8 = F.adaptive_avg_pool3d(aff, (T, H // 4, W // 4))
         m8 = m8 / m8.sum((3, 4), keepdim=True).clamp(min=1e-4)
+        flow = floor_flow(xi, aff)  # (B, T, 2 scales, 2, g, g): the floor's image motion, frame to next frame
+        # the floor's motion under each colour (finest scale, on the mask grid) and the colour's motion against it:
+        # a ball's own motion, with the camera's taken out
+        local = torch.einsum("bkthw,btchw->bktc", m8, F.interpolate(
+            flow[:, :, 0].flatten(0, 1), size=m8.shape[-2:], mode="nearest").unflatten(0, (B, T)))
+        local = local * seen[..., None]
+        rel = torch.stack([vx, vy], -1) - local
+        geo = torch.stack([torch.log1p(mass), cx * seen, cy * seen, sx * seen, sy * seen, near, edge, vx, vy], -1)
+        geo = torch.cat([geo, local, rel, ground_tracks(cx, cy, mass, seen, rel, H, W, 0.1 * frame_stride)], -1)
         out["half"].append(rearrange(half, "(b t) c h w -> b c t h w", b=B).half())
-        out["geo"].append(geo.half()), out["m8"].append(m8.half())
+        out["geo"].append(geo.half()), out["m8"].append(m8.half()), out["flow"].append(flow.half())
     return {k: torch.cat(v) for k, v in out.items()}
 
 
 def mirror_features(feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The inputs of the left-right mirrored clips."""
     geo = feats["geo"].clone()
-    geo[..., 1], geo[..., 7] = -geo[..., 1], -geo[..., 7]  # centroid x and its velocity
-    return {"half": feats["half"].flip(-1), "geo": geo, "m8": feats["m8"].flip(-1)}
+    # x: the centroid, its velocity, the floor's motion under it, the motion against it, the ground tracks'
+    for i in (1, 7, 9, 11, 13, 15, 17, 19):
+        geo[..., i] = -geo[..., i]
+    flow = feats["flow"].flip(-1).clone()
+    flow[:, :, :, 0] = -flow[:, :, :, 0]
+    start = feats["start"].clone()
+    start[..., 0] = -start[..., 0]
+    return {"half": feats["half"].flip(-1), "geo": geo, "m8": feats["m8"].flip(-1), "flow": flow, "start": start}
+
+
+_SECTORS = torch.tensor([0.0, 45, 90, 135, 180, -135, -90, -45])  # HEADINGS[1:]'s centres, degrees
+_HALF = torch.tensor([np.degrees(np.arctan(0.5)), 45 - np.degrees(np.arctan(0.5))] * 4)  # their half-widths
+
+
+def soft_heading(v: torch.Tensor, soft_deg: float = 4.0, soft_speed: float = 0.03) -> torch.Tensor:
+    """The caption grammar's heading of view-plane velocities v (..., 2) (right, toward; world units per second)
+    as soft class memberships (..., len(HEADINGS)): "still" below the grammar's STILL speed, else the sector of the
+    angle (a ratio of 2 between the components is a sector edge), each edge blurred by `soft_deg`."""
+    from .world.captions import STILL
+
+    ang = torch.rad2deg(torch.atan2(v[..., 1], v[..., 0]))
+    off = ((ang[..., None] - _SECTORS.to(v) + 180) % 360 - 180).abs()
+    m = torch.sigmoid((_HALF.to(v) - off) / soft_deg)
+    m = m / m.sum(-1, keepdim=True).clamp(min=1e-6)
+    moving = torch.sigmoid((v.norm(dim=-1, keepdim=True) - STILL) / soft_speed)
+    return torch.cat([1 - moving, moving * m], -1)
 
 
 class Captioner(ModelMixin, ConfigMixin):
@@ -202,17 +479,21 @@ class Captioner(ModelMixin, ConfigMixin):
             nn.Conv2d(c1, c2, 1), nn.GELU(),
         )
         self.temporal = nn.Conv1d(c2, c3, 3, padding=1)  # per grid cell, over frames
-        e = c3 + GEO  # pooled clip features + the mask's geometry (clip_features)
+        e = c3 + GEO + 3 * len(HEADINGS)  # pooled clip features, the mask's geometry, its headings (soft_heading)
         self.track = nn.Sequential(nn.Conv1d(e + K, head_hidden, 3, padding=1), nn.GELU(),
                                    nn.Conv1d(head_hidden, head_hidden, 3, padding=1), nn.GELU())
-        self.colour_head = nn.Sequential(nn.Linear(head_hidden * (segments + 1), head_hidden), nn.GELU())
+        n_start = len(START_WINDOWS) * START_ESTIMATES * (2 + len(HEADINGS))  # start_motion's velocities and their headings
+        self.colour_head = nn.Sequential(nn.Linear(head_hidden * (segments + 1) + n_start, head_hidden), nn.GELU())
         self.refine = nn.Sequential(nn.Linear(2 * head_hidden, head_hidden), nn.GELU())
         self.present = nn.Linear(head_hidden, 1)
         self.heading = nn.Linear(head_hidden, len(HEADINGS))
         self.speed = nn.Linear(head_hidden, len(SPEEDS))
         self.kick_heading = nn.Linear(head_hidden, len(HEADINGS))
         self.flags = nn.Linear(head_hidden, len(PER_COLOUR_FLAGS))
-        self.global_head = nn.Sequential(nn.Linear(c3 * segments + 2 * c3 + 2 * head_hidden, head_hidden), nn.GELU(),
+        self.flow = nn.Sequential(nn.Conv1d(2 * 2 * FLOW_GRID ** 2, c3, 3, padding=1), nn.GELU(),  # the floor's motion
+                                  nn.Conv1d(c3, c3, 3, padding=1), nn.GELU())
+        self.global_head = nn.Sequential(nn.Linear(2 * c3 * segments + 3 * c3 + 2 * head_hidden, head_hidden),
+                                         nn.GELU(),
                                          nn.Linear(head_hidden, head_hidden), nn.GELU())
         self.glob = nn.Linear(head_hidden, 3)
         self.camera = nn.Linear(head_hidden, len(CAMERA_MOTIONS))
@@ -232,17 +513,23 @@ class Captioner(ModelMixin, ConfigMixin):
         f = rearrange(self.temporal(f), "(b h w) c t -> b c t h w", b=B, h=h)  # (B, C, T, h, w)
         pooled = torch.einsum("bkthw,bcthw->bktc", m8, f)  # (B, K, T, C): clip features under each colour's mask
         onehot = torch.eye(K).to(f)[None, :, None].expand(B, K, T, K)
-        tr = torch.cat([pooled, geo, onehot], -1)  # (B, K, T, C + 7 + K)
+        heads = [soft_heading(geo[..., i : i + 2]) for i in (15, 17, 19)]  # the grammar's word for each estimate
+        tr = torch.cat([pooled, geo, *heads, onehot], -1)  # (B, K, T, C + GEO + 27 + K)
         tr = self.track(rearrange(tr, "b k t e -> (b k) e t"))  # (B*K, hidden, T)
         summary = torch.cat([F.adaptive_avg_pool1d(tr, S), tr.amax(-1, keepdim=True)], -1)
-        c = self.colour_head(rearrange(summary, "(b k) e s -> b k (s e)", b=B))  # (B, K, hidden)
+        start = feats["start"].float()  # (B, K, windows, 3, 2)
+        start = torch.cat([start, soft_heading(start)], -1).flatten(2)
+        c = self.colour_head(torch.cat([rearrange(summary, "(b k) e s -> b k (s e)", b=B), start], -1))
         # the clip: its features over time, and the tracks of the colours seen in it (how the balls move says
         # gravity; all of them moving alike says the camera moves)
         seen = (geo[..., 0].amax(-1) > 0.4).float()[..., None]  # (B, K, 1)
         c_mean = (c * seen).sum(1) / seen.sum(1).clamp(min=1)
         c_max = (c - 1e4 * (1 - seen)).amax(1).clamp(min=-1e3) * (seen.sum(1) > 0)
         g_seq = F.adaptive_avg_pool1d(f.mean((3, 4)), S).flatten(1)  # (B, C*S)
-        g = self.global_head(torch.cat([g_seq, f.amax((2, 3, 4)), f.std((3, 4)).mean(2), c_mean, c_max], 1))
+        fl = self.flow(rearrange(feats["flow"].float(), "b t s c h w -> b (s c h w) t"))  # (B, C, T)
+        fl_seq = F.adaptive_avg_pool1d(fl, S).flatten(1)
+        g = self.global_head(torch.cat([g_seq, f.amax((2, 3, 4)), f.std((3, 4)).mean(2), fl_seq, fl.amax(-1),
+                                        c_mean, c_max], 1))
         c = c + self.refine(torch.cat([c, g[:, None].expand(B, K, -1)], -1))  # each track seen with the clip
         return {"present": self.present(c)[..., 0], "heading": self.heading(c), "speed": self.speed(c),
                 "kick_heading": self.kick_heading(c), "flags": self.flags(c), "global": self.glob(g),
