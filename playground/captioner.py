@@ -39,6 +39,7 @@ from .world.captions import (CAMERA_MOTIONS, HEADINGS, SPEEDS, attributes_from_l
 from .world.render import MARK
 from .world.scene import MAX_BALLS, OCCLUDER_PALETTE, PALETTE
 
+CAPTIONER_VERSION = 2  # the network's inputs and layers; a cached captioner of another version is trained anew
 KINDS = ("wall", "box")
 OCCLUDER_COLOURS = tuple(OCCLUDER_PALETTE)
 # The attributes the issue's goals name (agreement of each, and of all at once), and the finer ones a caption also
@@ -280,6 +281,10 @@ def register_camera(gray: torch.Tensor, floor: torch.Tensor, frames: tuple[int, 
         for b in range(B):
             j = int(best[b])
             m, i = divmod(j, n_off)
+            c = n_off // 2  # offset 0: the still camera, the same pose for every move
+            if i == c:  # refine along the move whose small offsets fit best
+                near = err[b].view(len(CAMERA_MOVES), n_off)[:, [c - 1, c + 1]].amin(1)
+                m = int(near.argmin())
             off = float(CAMERA_OFFSETS[i])
             if 0 < i < n_off - 1:
                 e_m, e_0, e_p = (float(err[b, m * n_off + i + d]) for d in (-1, 0, 1))
@@ -615,11 +620,11 @@ class CaptionerConfig:
     """How the shipped captioner is trained (seeded; a few minutes on 2 cores)."""
 
     seed: int = 0
-    clips: int = 6000
+    clips: int = 12000
     frames: int = 16
     size: int = 32
     families: tuple[tuple[str, float], ...] = (("mixed", 0.85), ("interaction", 0.15))  # absent ones are skipped
-    steps: int = 1500
+    steps: int = 4000
     batch: int = 32
     lr: float = 2e-3
     weight_decay: float = 0.01

@@ -11,6 +11,7 @@ text notes (what was tried, failures) from --notes.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         f"occlusion, camera-motion and kicked scenes), training ranges only: {cfg['clips']} clips of {cfg['frames']} frames "
         f"at {cfg['height']}x{cfg['width']} plus {cfg['aspect_clips']} at each of "
         + ", ".join(f"{h}x{w}" for h, w in cfg["aspect_sizes"]) + ". Durations " + " and ".join(str(d) for d in cfg["short_durations"]) + " frames are cut from the "
-        f"{cfg['frames']}-frame clips. " + _recaption_text(info, cfg),
+        f"{cfg['frames']}-frame clips. " + _recaption_text(info, cfg, model_dir),
         "",
         "Parameter ranges (train = in-distribution; heldout never used in training):",
         "",
@@ -158,7 +159,7 @@ def _objective_text(dit: dict) -> str:
                if dit.get("action_channels") else ""))
 
 
-def _recaption_text(info: dict, cfg: dict) -> str:
+def _recaption_text(info: dict, cfg: dict, model_dir: Path) -> str:
     """How the short-caption share of the clips got its rich captions, and how often they were right."""
     share = f"{int(cfg['short_caption_fraction'] * 100)}% of the clips carry only the short caption"
     rec = info.get("recaption")
@@ -169,7 +170,13 @@ def _recaption_text(info: dict, cfg: dict) -> str:
                          if k in acc) + f"; all attributes at once {100 * acc['all']:.1f}%"
 
     if rec:  # trained since re-captioning had a learned captioner
-        how = {"captioner": "the learned captioner (`captioner/`)",
+        weights = model_dir / "captioner" / "diffusion_pytorch_model.safetensors"
+        shipped = weights.is_file() and rec.get("captioner_sha256") == hashlib.sha256(weights.read_bytes()).hexdigest()
+        which = ("the learned captioner (`captioner/`)" if shipped else
+                 "the learned captioner of its training run (" + ("an earlier one than" if "captioner_sha256" in rec
+                                                                  else "the run did not record which; not")
+                 + " the one in `captioner/`, which its own section measures)")
+        how = {"captioner": which,
                "nearest_neighbour": "the rich caption of their nearest neighbour in the autoencoder's latent space"}
         return (f"{share} and are re-captioned by {how[rec['method']]}. Agreement with the clip's true rich caption "
                 f"on those {rec['clips']} clips: captioner {rates(rec['captioner'])}; nearest neighbour "

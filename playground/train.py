@@ -278,6 +278,14 @@ def nearest_neighbour_agreement(latents: torch.Tensor, rich: list[str], short_on
     return agreement([prompt_attributes(used[i]) for i in q], [prompt_attributes(rich[i]) for i in q])
 
 
+def captioner_sha256(captioner_dir: Path) -> str:
+    """Which captioner a run re-captioned with: the SHA-256 of its weights file (the model card compares it with
+    the captioner the model folder ships)."""
+    import hashlib
+
+    return hashlib.sha256((Path(captioner_dir) / "diffusion_pytorch_model.safetensors").read_bytes()).hexdigest()
+
+
 def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path | None = None):
     """The captioner of CAPTIONER_CONFIGS[cfg.captioner], trained once per machine and config (it depends on its
     config alone: its own seeded simulator clips) and kept in the cache; one already in `model_dir/captioner` that
@@ -285,11 +293,11 @@ def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path |
     training again."""
     import hashlib
 
-    from .captioner import CAPTIONER_CONFIGS, Captioner, train_captioner
+    from .captioner import CAPTIONER_CONFIGS, CAPTIONER_VERSION, Captioner, train_captioner
 
     ccfg = CAPTIONER_CONFIGS[cfg.captioner]
     conf = json.loads(json.dumps(asdict(ccfg)))
-    key = hashlib.sha256(json.dumps(conf, sort_keys=True).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([conf, CAPTIONER_VERSION], sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir / f"captioner_{cfg.captioner}_{key}"
     if (path / "config.json").exists():
         return Captioner.from_pretrained(path).eval(), path
@@ -812,6 +820,7 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
         if key == (cfg.height, cfg.width):
             recap_acc = acc
             recap |= {"clips": int(short_only.sum()), "captioner": cap_acc,
+                      "captioner_sha256": captioner_sha256(captioner_dir),
                       "nearest_neighbour": nearest_neighbour_agreement(b["latents"], b["rich"], short_only)}
         b["text_index"] = np.arange(len(all_caps), len(all_caps) + len(caps))
         all_caps.extend(caps)

@@ -96,6 +96,64 @@ def test_shipped_captioner_agrees_with_the_true_captions_on_fresh_clips(shipped)
         res = agreement(shipped.describe(frames), [prompt_attributes(c) for c in caps])
         assert res["colours"] >= 0.9 and res["count"] >= 0.9, (split, res)
         assert res["gravity"] >= 0.85 and res["occluder"] >= 0.85 and res["marks"] >= 0.85, (split, res)
+        assert res["camera_motion"] >= 0.9, (split, res)  # the first captioner, without the floor registration: 80%
+
+
+def test_the_floor_registration_finds_how_far_the_camera_has_moved():
+    # simulated clips whose camera orbits, pans or turns in place (some swaying): the offset from the first frame
+    # found by registering the floor is within 0.02 (rad or world units) of the spec's, and a still camera stays put
+    from playground.captioner import START_WINDOWS, palette_affinity, register_camera
+    from playground.world.camera import sway_travel
+
+    rng = np.random.default_rng(0)
+    checked = {"orbit": 0, "look": 0, "pan": 0, "static": 0}
+    while min(checked.values()) < 2:
+        family = "camera" if rng.random() < 0.6 else "interaction"
+        clip = sample_clip(family, "train", seed=int(rng.integers(1 << 30)))
+        spec = clip.scene.camera
+        if checked[spec.motion] >= 2:
+            continue
+        x = torch.as_tensor(clip.frames[:9]).float().permute(3, 0, 1, 2)[None]  # (1, 3, T, H, W)
+        poses = register_camera(x.mean(1) / 255, (1 - palette_affinity(x).sum(1)).clamp(0, 1), START_WINDOWS)[0]
+        speed = spec.pan_speed if spec.motion == "pan" else spec.yaw_speed
+        truth = speed * sway_travel(np.array(START_WINDOWS) * clip.scene.dt, spec.sway_period)
+        found = np.array([off for _, off in poses])
+        assert np.abs(found - truth).max() < 0.02, (spec, poses, truth)
+        if spec.motion != "static":
+            assert all(move == spec.motion for move, _ in poses[2:]), (spec, poses)
+        checked[spec.motion] += 1
+
+
+def test_soft_heading_is_the_grammars_heading_away_from_the_sector_edges():
+    from playground.captioner import soft_heading
+    from playground.world.captions import HEADINGS, _heading
+
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(4000, 2)) * 0.6
+    ang = np.degrees(np.arctan2(v[:, 1], v[:, 0]))
+    edges = np.array([26.565, 63.435, 116.565, 153.435, -26.565, -63.435, -116.565, -153.435])
+    far = (np.abs((ang[:, None] - edges + 180) % 360 - 180).min(1) > 6) & (np.abs(np.hypot(*v.T) - 0.05) > 0.05)
+    got = soft_heading(torch.as_tensor(v, dtype=torch.float32)).argmax(-1).numpy()
+    want = np.array([HEADINGS.index(_heading(a, b) or "still") for a, b in v])
+    assert far.sum() > 2000 and (got[far] == want[far]).all()
+
+
+def test_the_features_of_a_mirrored_clip_are_the_mirrored_features():
+    # the training augmentation mirrors features instead of frames: the two must agree (a still camera and a
+    # panning one; x components change sign, headings swap sides)
+    from playground.captioner import clip_features, mirror_features
+
+    for family, seed in (("inertia", 3), ("camera", 5)):
+        frames = sample_clip(family, "train", seed=seed).frames
+        a = mirror_features(clip_features(frames, 32, 2))
+        b = clip_features(frames[:, :, ::-1], 32, 2)
+        for key in ("half", "m8"):
+            assert torch.allclose(a[key].float(), b[key].float(), atol=2e-2), key
+        seen = a["geo"][..., 0].float() > 0.4
+        for key, tol in (("geo", 0.15), ("start", 0.15)):
+            x, y = a[key].float(), b[key].float()
+            mask = seen if key == "geo" else seen[..., 0]
+            assert (x - y)[mask].abs().median() < tol / 3 and (x - y)[mask].abs().quantile(0.9) < tol, (family, key)
 
 
 def test_a_video_with_a_colour_swapped_gets_the_swapped_colour(shipped):
@@ -133,6 +191,6 @@ def test_caption_describe_command_prints_a_caption_and_rejects_a_missing_file(sh
 def test_training_takes_the_shipped_captioner_when_its_config_matches(shipped, tmp_path):
     from playground.train import CONFIGS, load_or_train_captioner
 
-    cap, path = load_or_train_captioner(CONFIGS["default"], tmp_path, SHIPPED)  # no 25-minute retraining
+    cap, path = load_or_train_captioner(CONFIGS["default"], tmp_path, SHIPPED)  # no retraining
     weights = "diffusion_pytorch_model.safetensors"
     assert (path / weights).read_bytes() == (SHIPPED / "captioner" / weights).read_bytes()
