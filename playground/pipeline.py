@@ -26,6 +26,7 @@ from .enrich import EnrichedPrompt, PromptEnricher
 from .models.autoencoder import VideoAutoencoder
 from .models.dit import AttentionCapture, SpacetimeDiT
 from .models.text_encoder import TextEncoder
+from .precision import fast_bf16
 
 # Bounds every entry point validates against (the app and CLI share them).
 LIMITS = {
@@ -135,8 +136,6 @@ class WorldSimPipeline(DiffusionPipeline):
         CPU; returns what it chose. A GPU samples in bf16 whatever this says."""
         if precision not in ("fp32", "bf16", "auto"):
             raise ValueError(f"precision must be fp32, bf16 or auto, got {precision!r}")
-        from .train import fast_bf16
-
         self.cpu_bf16 = precision == "bf16" or (precision == "auto" and fast_bf16())
         return "bf16" if self.cpu_bf16 else "fp32"
 

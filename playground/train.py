@@ -31,6 +31,7 @@ from .conditioning import Conditioning
 from .diffusion.chunks import ChunkWindow, next_chunk_window, own_context_window
 from .diffusion.flow import add_noise, logit_normal_sigmas, masked_x0_loss
 from .enrich import PromptEnricher, prompt_attributes
+from .precision import fast_bf16
 from .models.autoencoder import VideoAutoencoder
 from .models.dit import SpacetimeDiT, count_parameters, last_observed_anchor
 from .models.autoencoder import from_uint8
@@ -759,20 +760,6 @@ def sample_grid(cfg, ema, vae, buckets, text_encoder, path: Path, device) -> Non
     grid = np.concatenate([np.concatenate(list(r), axis=1) for r in rows], axis=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(path)
-
-
-def fast_bf16() -> bool:
-    """Whether bf16 autocast speeds training up here: a GPU, or a CPU with native bf16 matmul (AVX512-BF16 or
-    AMX). Without them (AVX2 only) bf16 matmul is emulated and runs ~150x slower than fp32."""
-    if torch.cuda.is_available():
-        return True
-    if torch.backends.cpu.get_cpu_capability() not in ("AVX512", "AMX"):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return torch.backends.cpu.get_cpu_capability() == "AMX"
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max_minutes: float | None = None,

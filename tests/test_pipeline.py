@@ -148,7 +148,7 @@ def test_enrichment_keeps_the_attributes_the_prompt_names(text_encoder):
 def test_cpu_precision_is_chosen_by_name_and_bf16_samples_near_fp32(tiny_pipe):
     """set_precision: fp32 (the default) or bf16 autocast of the DiT on the CPU, "auto" by the CPU's bf16 support;
     a bf16 video differs from the fp32 one only by rounding, not in what it shows."""
-    from playground.train import fast_bf16
+    from playground.precision import fast_bf16
 
     kw = dict(prompt="a red ball rolls", num_frames=4, num_inference_steps=3, output_type="latent")
     assert not tiny_pipe.cpu_bf16
