@@ -33,7 +33,7 @@ from .diffusion.flow import add_noise, logit_normal_sigmas, masked_x0_loss
 from .enrich import PromptEnricher, prompt_attributes
 from .precision import fast_bf16
 from .models.autoencoder import VideoAutoencoder
-from .models.dit import SpacetimeDiT, count_parameters, last_observed_anchor
+from .models.dit import DIT_SIZES, SpacetimeDiT, count_parameters, last_observed_anchor
 from .models.autoencoder import from_uint8
 from .pipeline import build_pipeline, shared_text_encoder
 
@@ -71,9 +71,7 @@ class TrainConfig:
     # `python runs/ae-pilot/pilot.py wide8_10k 32,64 8 10000 10 2e-3` (see runs/ae-pilot/README.md)
     vae_init: str | None = None
     # DiT
-    hidden_size: int = 128
-    depth: int = 8
-    num_heads: int = 4
+    dit_size: str = "S"  # width, depth and heads: a playground.models.dit.DIT_SIZES preset
     patch_size_t: int = 2
     patch_size: int = 2
     attention_pattern: str = "alternating"
@@ -170,7 +168,7 @@ CONFIGS: dict[str, TrainConfig] = {
     # seconds, for tests and smoke runs
     "tiny": TrainConfig(
         name="tiny", clips=48, aspect_clips=8, frames=8, ae_channels=(8, 16, 16), ae_steps=30, ae_batch=16,
-        hidden_size=32, depth=2, num_heads=2, dit_steps=40, batch=4, warmup=5, log_every=5, sample_every=10**9,
+        dit_size="XS", dit_steps=40, batch=4, warmup=5, log_every=5, sample_every=10**9,
         enrich_captions=20, lr=2e-3, short_durations=(1, 4), lr_restarts=(), captioner="tiny",
         # un-anchored and un-preconditioned, so that its loss starts at the data's scale and the tests see it fall
         # within 40 steps (anchored, it starts at the copy-last error, already small on these clips; preconditioned,
@@ -772,6 +770,8 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     the run's DiT compute (its training loop's time, summed over every session of the run) reaches it."""
     from accelerate import Accelerator
 
+    if cfg.dit_size not in DIT_SIZES:
+        raise ValueError(f"dit_size must be one of {', '.join(DIT_SIZES)}, got {cfg.dit_size!r}")
     if mixed_precision == "auto":
         mixed_precision = "bf16" if fast_bf16() else "no"
     accelerator = Accelerator(mixed_precision=mixed_precision)
@@ -824,8 +824,8 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
         residual_std = json.loads((src / "transformer" / "config.json").read_text())["residual_std"]
     torch.manual_seed(cfg.seed)
     model = SpacetimeDiT(latent_channels=cfg.latent_channels, patch_size_t=cfg.patch_size_t,
-                         patch_size=cfg.patch_size, hidden_size=cfg.hidden_size, depth=cfg.depth,
-                         num_heads=cfg.num_heads, attention_pattern=cfg.attention_pattern, anchor=cfg.anchor,
+                         patch_size=cfg.patch_size, **DIT_SIZES[cfg.dit_size],
+                         attention_pattern=cfg.attention_pattern, anchor=cfg.anchor,
                          precondition=cfg.precondition, residual_std=residual_std,
                          gelu_approximate=cfg.gelu_approximate, objective=cfg.objective,
                          context_frames=cfg.context_frames, context_noise=cfg.context_noise,

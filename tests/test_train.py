@@ -290,3 +290,15 @@ def test_a_warm_start_copies_the_joint_model_and_its_added_inputs_start_at_zero(
     torch.testing.assert_close(got, want)
     other = SpacetimeDiT(latent_channels=8, hidden_size=32, depth=2, num_heads=2)
     assert "x_embedder.weight" in warm_start(other, tmp_path / "src")["kept"]  # other latents: not reused
+
+
+def test_a_config_names_its_dit_size_and_an_unknown_size_is_refused(tmp_path):
+    from dataclasses import replace
+
+    from playground.models.dit import DIT_SIZES
+    from playground.train import CONFIGS, train
+
+    assert CONFIGS["default"].dit_size == "S" and DIT_SIZES["S"]["hidden_size"] == 128
+    with pytest.raises(ValueError, match="dit_size must be one of"):
+        train(replace(CONFIGS["tiny"], dit_size="XXL"), tmp_path / "run", tmp_path / "model", tmp_path / "cache")
+    assert not (tmp_path / "run").exists()

@@ -515,15 +515,24 @@ class SpacetimeDiT(ModelMixin, ConfigMixin):
 #################################################################################
 
 
+# Named sizes (width, depth, heads): TrainConfig.dit_size picks one; patch size, latent channels and objective
+# are set apart from the size.
+DIT_SIZES: dict[str, dict[str, int]] = {
+    "XS": {"hidden_size": 32, "depth": 2, "num_heads": 2},  # the tiny training config's: seconds per run
+    "tiny": {"hidden_size": 48, "depth": 2, "num_heads": 2},  # unit tests
+    "S": {"hidden_size": 128, "depth": 8, "num_heads": 4},  # TrainConfig's default
+}
+
+
 def SpacetimeDiT_tiny(**kw) -> SpacetimeDiT:
-    """A few-thousand-parameter model for unit tests."""
-    return SpacetimeDiT(**{"hidden_size": 48, "depth": 2, "num_heads": 2, **kw})
+    """A small model for unit tests (DIT_SIZES["tiny"])."""
+    return SpacetimeDiT(**{**DIT_SIZES["tiny"], **kw})
 
 
 def SpacetimeDiT_S(**kw) -> SpacetimeDiT:
-    """The width and depth of the shipped DiT (TrainConfig's hidden_size, depth, num_heads); patch size, latent
-    channels and objective are the caller's."""
-    return SpacetimeDiT(**{"hidden_size": 128, "depth": 8, "num_heads": 4, **kw})
+    """DIT_SIZES["S"], the size TrainConfig trains unless told otherwise; patch size, latent channels and objective
+    are the caller's."""
+    return SpacetimeDiT(**{**DIT_SIZES["S"], **kw})
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -532,6 +541,7 @@ def count_parameters(model: nn.Module) -> int:
 
 __all__ = [
     "ANCHORS",
+    "DIT_SIZES",
     "PRECONDITIONINGS",
     "ATTENTION_KINDS",
     "OBJECTIVES",
