@@ -541,6 +541,18 @@ class Captioner(ModelMixin, ConfigMixin):
                 "camera": self.camera(g), "occ_colour": self.occ_colour(g), "occ_kind": self.occ_kind(g)}
 
     @torch.no_grad()
+    def predict(self, feats: dict[str, torch.Tensor], mirror_average: bool = True) -> dict[str, torch.Tensor]:
+        """The outputs for `feats`, averaged with those of the left-right mirrored clip mapped back (headings and
+        camera sides swapped): the world has no preferred side, and the average reads a clip the same whichever
+        way it faces (measured in docs/captions.md)."""
+        out = self(feats)
+        if not mirror_average:
+            return out
+        back = self(mirror_features(feats))
+        perm = {"heading": _MIRROR_HEADING, "kick_heading": _MIRROR_HEADING, "camera": _MIRROR_CAMERA}
+        return {k: (v + (back[k][..., perm[k]] if k in perm else back[k])) / 2 for k, v in out.items()}
+
+    @torch.no_grad()
     def describe(self, frames, batch: int = 64) -> list[dict]:
         """Frames (B, T, H, W, 3) uint8 -> one label dict per clip, in `prompt_attributes`' form."""
         self.eval()
@@ -549,8 +561,7 @@ class Captioner(ModelMixin, ConfigMixin):
             frames = frames[None]
         out = []
         for i in range(0, len(frames), batch):
-            o = self(self.prepare(frames[i : i + batch]))
-            out += outputs_to_labels(o)
+            out += outputs_to_labels(self.predict(self.prepare(frames[i : i + batch])))
         return out
 
 

@@ -194,3 +194,15 @@ def test_training_takes_the_shipped_captioner_when_its_config_matches(shipped, t
     cap, path = load_or_train_captioner(CONFIGS["default"], tmp_path, SHIPPED)  # no retraining
     weights = "diffusion_pytorch_model.safetensors"
     assert (path / weights).read_bytes() == (SHIPPED / "captioner" / weights).read_bytes()
+
+
+def test_the_prediction_of_a_mirrored_clip_is_the_mirrored_prediction(shipped):
+    from playground.captioner import _MIRROR_CAMERA, _MIRROR_HEADING, mirror_features
+
+    feats = shipped.prepare(sample_clip("camera", "train", seed=8).frames)
+    a, b = shipped.predict(feats), shipped.predict(mirror_features(feats))
+    assert torch.allclose(b["heading"], a["heading"][..., _MIRROR_HEADING], atol=1e-5)
+    assert torch.allclose(b["camera"], a["camera"][..., _MIRROR_CAMERA], atol=1e-5)
+    assert torch.allclose(b["present"], a["present"], atol=1e-5)
+    single = shipped.predict(feats, mirror_average=False)
+    assert not torch.allclose(single["heading"], a["heading"])  # the average is not the single prediction
