@@ -322,3 +322,23 @@ def test_an_upload_passed_as_a_plain_path_says_how_to_send_it(client, tmp_path):
     np.save(tmp_path / "clip.npy", np.zeros((4, 32, 32, 3), np.uint8))
     with pytest.raises(AppError, match=r"Clip.*handle_file"):
         generate(client, source="upload", upload=str(tmp_path / "clip.npy"), k=2)
+
+
+def test_an_image_output_already_in_the_cache_is_not_rewritten_while_it_may_be_sent(tmp_path):
+    # gradio rewrites a cached image in place each time it is shown; two sessions showing the same picture cut
+    # each other's downloads short. The app's cache writes it once, atomically.
+    from pathlib import Path
+
+    from gradio import processing_utils as pu
+    from PIL import Image
+
+    from playground.ui.app import _atomic_image_cache
+
+    _atomic_image_cache()
+    img = Image.fromarray(np.full((8, 8, 3), 200, np.uint8))
+    first = pu.save_pil_to_cache(img, str(tmp_path), format="png")
+    stamp = os.stat(first).st_mtime_ns
+    again = pu.save_pil_to_cache(img, str(tmp_path), format="png")
+    assert again == first and os.stat(again).st_mtime_ns == stamp
+    assert Path(first).read_bytes() == pu.encode_pil_to_bytes(img, "png")
+    assert sorted(p.name for p in Path(first).parent.iterdir()) == ["image.png"]  # no staging file left

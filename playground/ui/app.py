@@ -13,8 +13,42 @@ CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "app.css"
 TITLE = "worldsim-playground"
 
 
+def _atomic_image_cache() -> None:
+    """Make gradio's image cache safe for concurrent sessions.
+
+    gradio (6.x) writes an image output to a cache file named by its content hash with `write_bytes`, in place,
+    even when the file is there: two sessions showing the same picture (two players on the same scene and seed,
+    eight clients asking the same clip) rewrite one file while it is being sent, and the download comes up short
+    ("Too little data for declared Content-Length", a flaky failure of the two-player test). Its file cache
+    (`save_file_to_cache`) already writes under a temporary name and renames; this gives images the same: the
+    same path and bytes, written once, atomically."""
+    import os
+    import tempfile
+
+    from gradio import processing_utils as pu
+
+    if getattr(pu.save_pil_to_cache, "_atomic", False):
+        return
+
+    def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        data = pu.encode_pil_to_bytes(img, format)
+        folder = Path(cache_dir) / pu.hash_bytes(data)
+        folder.mkdir(exist_ok=True, parents=True)
+        path = (folder / f"{name}.{format}").resolve()
+        if not path.exists():
+            fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(staging, path)
+        return str(path)
+
+    save_pil_to_cache._atomic = True
+    pu.save_pil_to_cache = save_pil_to_cache
+
+
 def build_demo(ctx: AppContext) -> gr.Blocks:
     """The app: one Blocks with a tab per view; every action is also a named API endpoint."""
+    _atomic_image_cache()
     tabs = _tab_modules()
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"## {TITLE}\nA spacetime-patch video DiT trained on a procedural physics world "
