@@ -174,11 +174,26 @@ def floor_flow(x: torch.Tensor, aff: torch.Tensor, grid: int = FLOW_GRID, ridge:
 NOMINAL_RADIUS = 0.18  # world units: the middle of the training range of ball radii
 
 
+def mask_centroids(aff: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Soft masks (B, K, T, H, W) -> their mass in pixels, centroid x, y in [-1, 1] (pixel centres from -1 to 1)
+    and the normalised weights, (B, K, T) each but the weights (as aff)."""
+    H, W = aff.shape[-2:]
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing="ij")
+    mass = aff.sum((3, 4))
+    wgt = aff / mass.clamp(min=1e-3)[..., None, None]
+    return mass, (wgt * xs).sum((3, 4)), (wgt * ys).sum((3, 4)), wgt
+
+
+def to_pixels(cx: torch.Tensor, cy: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Centroids in [-1, 1] -> pixel coordinates u, v (pixel centres at k + 0.5), as the camera's K takes them."""
+    return 0.5 + (cx + 1) / 2 * (width - 1), 0.5 + (cy + 1) / 2 * (height - 1)
+
+
 def first_view(height: int, width: int, dtype=torch.float32):
     """The world's camera as it stands in every scene's first frame (CameraSpec's pose, in the frame of its own
     yaw: right is +x, toward the camera +z): on_plane(u, v) -> (ground point (..., 2) where the pixel's ray meets
     the plane of a ball's centre at the nominal radius, the ray (..., 3)); at_depth(ray, mass) -> the ground point
-    of a ball of the nominal radius whose mask has that mass (pixels); the focal length in pixels."""
+    of a ball of the nominal radius whose mask has that mass (pixels)."""
     from .world.camera import camera_eye, intrinsics, look_at
     from .world.scene import CameraSpec
 
@@ -198,7 +213,7 @@ def first_view(height: int, width: int, dtype=torch.float32):
         depth = (K[0, 0] * NOMINAL_RADIUS / rho).clamp(max=8)
         return torch.stack([eye[0] + depth * d[..., 0], eye[2] + depth * d[..., 2]], -1)
 
-    return on_plane, at_depth, float(K[0, 0])
+    return on_plane, at_depth
 
 
 START_WINDOWS = (1, 2, 3, 4, 6, 8)  # frames after the first over which start_motion measures
@@ -212,12 +227,7 @@ def camera_pose(move: str, offset: float) -> tuple[np.ndarray, np.ndarray]:
     from .world.camera import camera_path
     from .world.scene import CameraSpec
 
-    if move == "orbit":
-        spec = CameraSpec("orbit", yaw_speed=offset)
-    elif move == "look":
-        spec = CameraSpec("look", yaw_speed=offset)
-    else:
-        spec = CameraSpec("pan", pan_speed=offset)
+    spec = CameraSpec("pan", pan_speed=offset) if move == "pan" else CameraSpec(move, yaw_speed=offset)
     Rt = camera_path(spec, 11, 0.1)[10]  # one second at the offset per second
     R = Rt[:, :3]
     return R, -R.T @ Rt[:, 3]
@@ -228,10 +238,11 @@ def _floor_warps(height: int, width: int) -> torch.Tensor:
     point in the first frame's image, as grid_sample coordinates (len(CAMERA_MOVES) * len(CAMERA_OFFSETS), H, W, 2);
     pixels that see no floor point in front of both cameras get coordinates outside the image."""
     from .world.camera import intrinsics
+    from .world.scene import CameraSpec
 
     key = (height, width)
     if key not in _WARPS:
-        K = intrinsics(55.0, height, width)
+        K = intrinsics(CameraSpec().fov_deg, height, width)
         R0, e0 = camera_pose("pan", 0.0)
         vv, uu = np.meshgrid(np.arange(height) + 0.5, np.arange(width) + 0.5, indexing="ij")
         pix = np.stack([uu, vv, np.ones_like(uu)], -1) @ np.linalg.inv(K).T  # (H, W, 3) camera rays
@@ -313,22 +324,20 @@ def start_motion(xi: torch.Tensor, dt: float = 0.1) -> torch.Tensor:
     straight ground track fitted to every frame's ray did not help a falling ball: its motion toward or away from
     the camera keeps the ray's direction, so only the apparent size or a floor contact shows it.)"""
     from .world.camera import intrinsics
+    from .world.scene import CameraSpec
 
     B, _, T, H, W = xi.shape
     K = len(COLOURS)
     aff = palette_affinity(xi)
-    mass = aff.sum((3, 4))  # (B, K, T)
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing="ij")
-    wgt = aff / mass.clamp(min=1e-3)[..., None, None]
-    u = 0.5 + ((wgt * xs).sum((3, 4)) + 1) / 2 * (W - 1)
-    v = 0.5 + ((wgt * ys).sum((3, 4)) + 1) / 2 * (H - 1)
+    mass, cx, cy, _ = mask_centroids(aff)  # (B, K, T)
+    u, v = to_pixels(cx, cy, H, W)
     alive = torch.cumprod((mass > 0.5).float(), -1)  # seen in every frame so far
-    on_plane, at_depth, _ = first_view(H, W, xi.dtype)
+    on_plane, at_depth = first_view(H, W, xi.dtype)
     plane, d = on_plane(u, v)  # (B, K, T, 2)
     sized = at_depth(d, mass)
     windows = [k for k in START_WINDOWS if k < T]
     poses = register_camera(xi.mean(1) / 255.0, (1 - aff.sum(1)).clamp(0, 1), tuple(windows))
-    Kinv = torch.as_tensor(np.linalg.inv(intrinsics(55.0, H, W)), dtype=xi.dtype)
+    Kinv = torch.as_tensor(np.linalg.inv(intrinsics(CameraSpec().fov_deg, H, W)), dtype=xi.dtype)
     out = torch.zeros(B, K, len(START_WINDOWS), START_ESTIMATES, 2, dtype=xi.dtype)
     for j, k in enumerate(windows):
         ok = alive[:, :, k, None] / (k * dt)
@@ -357,9 +366,8 @@ def ground_tracks(cx: torch.Tensor, cy: torch.Tensor, mass: torch.Tensor, seen: 
     meets the plane of a ball's centre (a nominal radius; right for a rolling ball), or the ray is followed to the
     depth that the apparent radius gives (right for a falling one too, noisier; its heading does not depend on the
     radius assumed). A moving camera moves the picture too: the network also has the floor's motion (floor_flow)."""
-    on_plane, at_depth, f = first_view(height, width, cx.dtype)
-    u = 0.5 + (cx + 1) / 2 * (width - 1)  # the centroids' pixel coordinates (pixel centres at k + 0.5)
-    v = 0.5 + (cy + 1) / 2 * (height - 1)
+    on_plane, at_depth = first_view(height, width, cx.dtype)
+    u, v = to_pixels(cx, cy, height, width)
     plane, d = on_plane(u, v)
     moved, _ = on_plane(u + rel[..., 0], v + rel[..., 1])
     against = ((moved - plane) * seen[..., None] / dt).clamp(-5, 5)  # the ball's own motion, the camera's removed
@@ -403,9 +411,7 @@ def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64
         marks = (1 - (xi - _MARK.to(xi)[:, None, None, None]).norm(dim=1, keepdim=True) / 40).clamp(0, 1)
         half = F.avg_pool2d(rearrange(torch.cat([xi / 127.5 - 1, aff, marks], 1), "b c t h w -> (b t) c h w"), 2)
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing="ij")
-        mass = aff.sum((3, 4))  # (B, K, T)
-        wgt = aff / mass.clamp(min=1e-3)[..., None, None]
-        cx, cy = (wgt * xs).sum((3, 4)), (wgt * ys).sum((3, 4))
+        mass, cx, cy, wgt = mask_centroids(aff)  # (B, K, T)
         sx = ((wgt * (xs - cx[..., None, None]) ** 2).sum((3, 4)) + 1e-4).sqrt()
         sy = ((wgt * (ys - cy[..., None, None]) ** 2).sum((3, 4)) + 1e-4).sqrt()
         seen = (mass > 0.5).float()
