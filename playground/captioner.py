@@ -621,6 +621,14 @@ def describe_video(captioner: Captioner, frames: np.ndarray) -> tuple[str, dict]
     return caption_labels_text(labels), labels
 
 
+def captioner_sha256(captioner_dir: str | Path) -> str:
+    """Which captioner this is: the SHA-256 of its weights file (a training run records the one it re-captioned
+    with; the model card compares it with the one the model folder ships)."""
+    import hashlib
+
+    return hashlib.sha256((Path(captioner_dir) / "diffusion_pytorch_model.safetensors").read_bytes()).hexdigest()
+
+
 def load_captioner(model_dir: str | Path) -> Captioner | None:
     """The captioner saved in `model_dir/captioner` (or in `model_dir` itself); None when there is none."""
     model_dir = Path(model_dir)

@@ -11,7 +11,6 @@ text notes (what was tried, failures) from --notes.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
@@ -170,12 +169,16 @@ def _recaption_text(info: dict, cfg: dict, model_dir: Path) -> str:
                          if k in acc) + f"; all attributes at once {100 * acc['all']:.1f}%"
 
     if rec:  # trained since re-captioning had a learned captioner
-        weights = model_dir / "captioner" / "diffusion_pytorch_model.safetensors"
-        shipped = weights.is_file() and rec.get("captioner_sha256") == hashlib.sha256(weights.read_bytes()).hexdigest()
-        which = ("the learned captioner (`captioner/`)" if shipped else
-                 "the learned captioner of its training run (" + ("an earlier one than" if "captioner_sha256" in rec
-                                                                  else "the run did not record which; not")
-                 + " the one in `captioner/`, which its own section measures)")
+        from .captioner import captioner_sha256
+
+        shipped = (model_dir / "captioner" / "diffusion_pytorch_model.safetensors").is_file() \
+            and rec.get("captioner_sha256") == captioner_sha256(model_dir / "captioner")
+        if shipped:
+            which = "the learned captioner (`captioner/`)"
+        else:
+            unlike = "an earlier one than" if "captioner_sha256" in rec else "the run did not record which; not"
+            which = f"the learned captioner of its training run ({unlike} the one in `captioner/`, which its own " \
+                    "section measures)"
         how = {"captioner": which,
                "nearest_neighbour": "the rich caption of their nearest neighbour in the autoencoder's latent space"}
         return (f"{share} and are re-captioned by {how[rec['method']]}. Agreement with the clip's true rich caption "

@@ -277,14 +277,6 @@ def nearest_neighbour_agreement(latents: torch.Tensor, rich: list[str], short_on
     return agreement([prompt_attributes(used[i]) for i in q], [prompt_attributes(rich[i]) for i in q])
 
 
-def captioner_sha256(captioner_dir: Path) -> str:
-    """Which captioner a run re-captioned with: the SHA-256 of its weights file (the model card compares it with
-    the captioner the model folder ships)."""
-    import hashlib
-
-    return hashlib.sha256((Path(captioner_dir) / "diffusion_pytorch_model.safetensors").read_bytes()).hexdigest()
-
-
 def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path | None = None):
     """The captioner of CAPTIONER_CONFIGS[cfg.captioner], trained once per machine and config (it depends on its
     config alone: its own seeded simulator clips) and kept in the cache; one already in `model_dir/captioner` that
@@ -792,6 +784,8 @@ def train(cfg: TrainConfig, run_dir: Path, model_dir: Path, cache_dir: Path, max
     # captioner (or its nearest neighbour's); both methods are scored on the main bucket.
     if cfg.recaption_method not in ("captioner", "nearest_neighbour"):
         raise ValueError(f"recaption_method must be 'captioner' or 'nearest_neighbour', got {cfg.recaption_method!r}")
+    from .captioner import captioner_sha256
+
     with accelerator.main_process_first():
         captioner, captioner_dir = load_or_train_captioner(cfg, cache_dir, model_dir)
     text_encoder = shared_text_encoder()
