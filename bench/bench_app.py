@@ -4,19 +4,25 @@ Play tab's live rollout: model frames per second while playing, and click (a kic
     python bench/bench_app.py [--model models/worldsim-s] [--repeats 5] [--steps 4] [--url http://127.0.0.1:7860/]
                               [--play-chunks 16]
 
-Uses the shipped model when it exists, otherwise a tiny random model (numbers then say little). Starts the app in
-this process unless --url points at a running one. Run it on an idle machine: timings taken while something else
-uses the cores mean nothing.
+Uses the shipped model when it exists, otherwise a tiny random model (numbers then say little). Starts the app as
+a user does, `python app.py`, in a process of its own, unless --url points at a running one; the client here only
+reads the results (it does not download the pictures, as a browser would, in its own process: downloading them
+here, on the same 2 cores, cost more than the model). Run it on an idle machine: timings taken while something
+else uses the cores mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(DEFAULT_MODEL_DIR))
-    ap.add_argument("--url", default=None, help="a running app (default: start one here)")
+    ap.add_argument("--url", default=None, help="a running app (default: start app.py in a process of its own)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=4,
                     help="denoising steps (per chunk for a next-chunk model; the shipped model samples with 4)")
@@ -45,24 +51,55 @@ def main() -> None:
                     help="guidance while playing (default: the Play tab's, playground.play.PLAY_GUIDANCE)")
     args = ap.parse_args()
 
-    import torch
+    model = args.model
+    if args.url is None and not (Path(model) / "model_index.json").is_file():
+        from tiny import build_tiny_model_dir
+
+        from playground.pipeline import shared_text_encoder
+
+        model = build_tiny_model_dir(Path(tempfile.mkdtemp(prefix="bench-tiny-")), shared_text_encoder())
+        print(f"no model at {args.model}: timing a tiny random model instead")
+    with (running(args.url) if args.url else app_process(model, args.precision)) as url:
+        run(url, args)
+
+
+@contextmanager
+def running(url: str):
+    yield url
+
+
+@contextmanager
+def app_process(model: str, precision: str):
+    """`python app.py` on a free port, until the block ends."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, str(ROOT / "app.py"), "--model", str(model), "--port", str(port), "--precision", precision]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 300
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"app.py exited ({proc.returncode}):\n{proc.stdout.read()}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit("app.py did not answer within 300 s")
+                time.sleep(0.5)
+        print(f"model: {model} (app.py --precision {precision}, its own process)")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def run(url: str, args) -> None:
     from gradio_client import Client
 
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    demo = None
-    url = args.url
-    if url is None:
-        from tiny import build_tiny_model_dir, serve
-
-        model = args.model
-        if not (Path(model) / "model_index.json").is_file():
-            from playground.pipeline import shared_text_encoder
-
-            model = build_tiny_model_dir(Path(tempfile.mkdtemp(prefix="bench-tiny-")), shared_text_encoder())
-            print(f"no model at {args.model}: timing a tiny random model instead")
-        demo, url, ctx = serve(model, args.precision)
-        print(f"model: {model} (the DiT in {'bf16' if ctx.pipe.cpu_bf16 else 'fp32'} on the CPU)")
-    client = Client(url, verbose=False)
+    client = Client(url, verbose=False, download_files=False)
     gen = dict(prompt="a red ball rolls to the right", source="none", upload=None, family="inertia", split="train",
                scene_seed=0, k=4, frames=args.frames, resolution="32x32", steps=args.steps, guidance=2.0, seed=0)
     client.predict(*gen.values(), api_name="/generate")  # warm-up: text encoder, first-call costs
@@ -84,8 +121,6 @@ def main() -> None:
     print(f"  /generate_video (no previews):                  {spread(direct)} s")
     if args.play_chunks:
         play_timing(client, args)
-    if demo is not None:
-        demo.close()
 
 
 def spread(v: list[float], fmt: str = ".3f") -> str:

@@ -49,6 +49,8 @@ class Game:
     prompt: str
     actions: tuple[PixelAction, ...] = ()
     events: tuple[str, ...] = field(default=())  # what happened, for the log beside the videos
+    # the truth's frames rendered so far (a prefix of truth(); only the frames past it are rendered again)
+    truth_frames: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def height(self) -> int:
@@ -64,8 +66,17 @@ class Game:
 
     def truth(self) -> np.ndarray:
         """The simulator's frames for the whole game so far, the same kicks applied (make_clip's frames, without
-        the ground truth a clip carries: the game needs only the pictures)."""
-        return render_scene(replace(self.scene, n_frames=self.num_frames), self.height, self.width)
+        the ground truth a clip carries: the game needs only the pictures). Frames in `truth_frames` are not
+        rendered again: a game that grows by a chunk renders that chunk."""
+        T, have = self.num_frames, 0 if self.truth_frames is None else min(len(self.truth_frames), self.num_frames)
+        if have == T:
+            return self.truth_frames[:T]
+        new = render_scene(replace(self.scene, n_frames=T), self.height, self.width, start=have)
+        return np.concatenate([self.truth_frames[:have], new]) if have else new
+
+    def with_truth(self) -> "Game":
+        """The same game carrying its truth's frames (see `truth`)."""
+        return replace(self, truth_frames=self.truth())
 
 
 @functools.lru_cache(maxsize=8192)
@@ -143,7 +154,8 @@ def start(pipe, scene: Scene, observed: int = 4, seed: int = 0, steps: int | Non
     clip = make_clip(base, height, width)
     steps = pipe.default_steps if steps is None else steps
     return Game(base, clip.frames.copy(), observed, int(seed), int(steps), float(guidance),
-                clip.caption if prompt is None else prompt, events=(f"started: {observed} frames observed",))
+                clip.caption if prompt is None else prompt, events=(f"started: {observed} frames observed",),
+                truth_frames=clip.frames.copy())
 
 
 def chunk_size(pipe) -> int:
@@ -155,17 +167,26 @@ def context_size(pipe, game: Game) -> int:
     return int(cfg.context_frames) if pipe.rolls_out else game.observed
 
 
+def is_full(pipe, game: Game) -> bool:
+    """True when another chunk would take the game past MAX_GAME_FRAMES."""
+    return game.num_frames + chunk_size(pipe) > MAX_GAME_FRAMES
+
+
+def check_room(pipe, game: Game) -> None:
+    """Raise ValueError, saying what to do, when the game has no room for another chunk."""
+    if is_full(pipe, game):
+        raise ValueError(f"the game has {game.num_frames} frames, the most a game keeps is {MAX_GAME_FRAMES}: "
+                         "branch from an earlier frame or start a new game")
+
+
 def step(pipe, game: Game, chunks: int = 1, on_chunk=None) -> Game:
     """The game `chunks` chunks further: the model predicts each chunk from its last frames and the kicks in that
     window; the scene (truth) is extended to the same length. `on_chunk(game)` is called after every chunk."""
     if isinstance(chunks, bool) or not isinstance(chunks, int) or not 1 <= chunks <= 32:
         raise ValueError(f"chunks must be an integer in [1, 32], got {chunks!r}")
-    c = chunk_size(pipe)
-    if game.num_frames + c > MAX_GAME_FRAMES:
-        raise ValueError(f"the game has {game.num_frames} frames, the most a game keeps is {MAX_GAME_FRAMES}: "
-                         "branch from an earlier frame or start a new game")
+    check_room(pipe, game)
     for _ in range(chunks):
-        if game.num_frames + c > MAX_GAME_FRAMES:
+        if is_full(pipe, game):
             break
         game = _one_chunk(pipe, game)
         if on_chunk is not None:
@@ -186,7 +207,7 @@ def _one_chunk(pipe, game: Game) -> Game:
                width=game.width, num_inference_steps=game.steps, guidance_scale=game.guidance, generator=g,
                enrich_prompt=False, **extra)
     frames = np.concatenate([game.frames, out.frames[0][k:]])
-    return replace(game, frames=frames, scene=replace(game.scene, n_frames=frames.shape[0]))
+    return replace(game, frames=frames, scene=replace(game.scene, n_frames=frames.shape[0])).with_truth()
 
 
 def kick(game: Game, x: float, y: float, dx: float, dy: float, strength: float) -> tuple[Game, str]:
@@ -202,7 +223,9 @@ def kick(game: Game, x: float, y: float, dx: float, dy: float, strength: float) 
     # the model is told the kick as a person would give it: at the ball's image in the truth's frame
     told = kick_to_pixel(scene, res.kick, game.height, game.width)
     msg = f"frame {f}: {res.message} ({scene.balls[res.ball].color})"
-    return replace(game, scene=scene, actions=game.actions + (told,), events=game.events + (msg,)), msg
+    kept = None if game.truth_frames is None else game.truth_frames[:f]  # the kick acts from frame f on
+    return replace(game, scene=scene, actions=game.actions + (told,), events=game.events + (msg,),
+                   truth_frames=kept), msg
 
 
 def branch(game: Game, frame: int, seed: int | None = None) -> Game:
@@ -215,7 +238,8 @@ def branch(game: Game, frame: int, seed: int | None = None) -> Game:
     kicks = [kk for kk in game.scene.kicks if kk.frame < keep]
     actions = tuple(a for a in game.actions if a.frame < keep)
     scene = replace(game.scene, kicks=kicks, n_frames=keep)
-    return replace(game, scene=scene, frames=game.frames[:keep].copy(), actions=actions,
+    truth = None if game.truth_frames is None else game.truth_frames[:keep]  # kicks before `keep` stay: same frames
+    return replace(game, scene=scene, frames=game.frames[:keep].copy(), actions=actions, truth_frames=truth,
                    seed=game.seed if seed is None else int(seed),
                    events=game.events + (f"branched at frame {frame}" + ("" if seed is None else f", seed {seed}"),))
 

@@ -1,12 +1,16 @@
 """Playing the world model (playground.play, the Play tab): a scene set up by clicks, rolled out chunk by chunk
 beside the truth, kicked, branched; seeded and per-session; bad actions get a clear message."""
 
+import time
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from playground import play
 from playground.world import Scene, sample_scene
 from playground.world.actions import kick_to_pixel
+from playground.world.clip import render_scene
 from playground.world.scene import Kick
 
 from tiny import build_tiny_model_dir, serve
@@ -23,8 +27,6 @@ def chunk_pipe(text_encoder, tmp_path_factory):
 
 
 def _scene():
-    from dataclasses import replace
-
     return replace(sample_scene("inertia", "train", np.random.default_rng(1), 16), n_frames=1, kicks=[])
 
 
@@ -58,6 +60,10 @@ def test_the_games_truth_and_its_parse_are_the_clips(family):
     scene = sample_scene(family, "train", np.random.default_rng(3), 16)
     frames = make_clip(scene, 32, 32).frames
     assert np.array_equal(render_scene(scene, 32, 32), frames)
+    for start in (1, 9, 15):  # a later part rendered alone (Play renders only a game's new frames)
+        assert np.array_equal(render_scene(scene, 32, 32, start=start), frames[start:])
+    with pytest.raises(ValueError, match="start must be a frame"):
+        render_scene(scene, 32, 32, start=16)
     want = [[(d.color, d.x, d.y, d.area) for d in f] for f in parse_video(frames)]
     for _ in range(2):  # the second time from the cache
         got = [[(d.color, d.x, d.y, d.area) for d in f] for f in play.parse_frames(frames)]
@@ -96,6 +102,11 @@ def test_a_kick_reaches_the_truth_and_the_model_and_a_miss_changes_nothing(chunk
     assert not np.array_equal(on.frames[f + 1:], off.frames[f + 1:])  # the model was told
     s = play.scores(on)
     assert s["kicks"] == 1 and s["kick_response"][0]["ball"] == game.scene.balls[0].color
+    def fresh(g):  # the truth rendered from scratch, not from the frames a game carries
+        return render_scene(replace(g.scene, n_frames=g.num_frames), 32, 32)
+
+    for g in (on, off, play.step(chunk_pipe, play.branch(on, f + 1), 1), play.branch(on, f - 1)):
+        np.testing.assert_array_equal(g.truth(), fresh(g))  # what a game carries is its truth
     missed, msg = play.kick(game, 1.0, 31.0, 1.0, 0.0, 1.0)  # a corner of the floor
     assert "not a ball: nothing was kicked" in msg and missed.scene.kicks == [] and missed.actions == ()
 
@@ -179,3 +190,24 @@ def test_playing_without_a_game_or_with_a_bad_kick_says_what_to_do(play_url):
         c.predict(5, 5, 0, 50.0, api_name="/play_kick")
     out = c.predict(1, api_name="/play_step")  # the game goes on
     assert out[3]["frames"] == 6
+
+
+def test_a_kick_while_playing_lands_and_the_play_goes_on(play_url):
+    """A Play streams for seconds; a kick given meanwhile must reach the game (not be written over by the stream's
+    older game), and the stream plays on from the kicked game."""
+    from gradio_client import Client
+
+    from playground.ui.play import scene_json
+
+    scene = play.place_ball(Scene(balls=[], gravity=False), 16.0, 22.0, "red", 0.25, 32, 32)  # at rest
+    where = kick_to_pixel(scene, Kick(0, 0, (0.01, 0.0, 0.0)), 32, 32)  # where the ball is seen
+    c = Client(play_url, verbose=False)
+    c.predict(scene_json(scene), 4, 0, 20, 1.0, False, False, "static", api_name="/play_start")  # 20 steps: slow
+    job = c.submit(16, api_name="/play_step")
+    while len(job.outputs()) < 1:  # the Play is under way
+        time.sleep(0.01)
+    kicked = c.predict(where.x, where.y, 90.0, 1.5, api_name="/play_kick")[3]
+    s = job.result()[3]
+    assert kicked["kicks"] == 1 and kicked["frames"] < s["frames"]  # it landed while the Play went on
+    assert s["kicks"] == 1 and s["frames"] == 4 + 16 * 2  # the kick kept, and every chunk played
+    assert s["kick_response"][0]["frame"] == kicked["frames"] - 1  # on the frame the person saw

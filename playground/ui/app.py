@@ -47,7 +47,16 @@ def _atomic_image_cache() -> None:
 
 
 def build_demo(ctx: AppContext) -> gr.Blocks:
-    """The app: one Blocks with a tab per view; every action is also a named API endpoint."""
+    """The app: one Blocks with a tab per view; every action is also a named API endpoint. Built on the app's
+    model thread, and every handler runs there (playground.ui.worker: why)."""
+    from .worker import MODEL_THREAD, run_handlers_on_model_thread
+
+    demo = MODEL_THREAD.run(_build, ctx)
+    run_handlers_on_model_thread(demo)
+    return demo
+
+
+def _build(ctx: AppContext) -> gr.Blocks:
     _atomic_image_cache()
     tabs = _tab_modules()
     with gr.Blocks(title=TITLE) as demo:

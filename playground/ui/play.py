@@ -1,13 +1,18 @@
 """Play tab: set up a scene by clicking on the floor, start, and roll the world model forward chunk by chunk with
 the true simulator beside it; click a ball to kick it. Every action is a named API endpoint (play_scene,
 play_place, play_aim, play_start, play_step, play_kick, play_branch, play_reset); a session's game lives in its
-own gr.State (playground.play.Game, a value)."""
+own gr.State (a `Session` holding the current playground.play.Game, a value).
+
+A Play streams for seconds, and a person acts while it does: a kick given mid-Play lands on the frame the person
+saw and the stream goes on from the kicked game; Start, Branch or Reset mid-Play end the stream, which never
+writes its older game over theirs."""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
+import threading
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import gradio as gr
@@ -24,6 +29,39 @@ from .session import MODEL, AppContext
 SCALE = 8  # the editor and the live views show frames at 8x
 EMPTY = "empty floor"
 MODES = ("place a ball", "aim the last ball", "kick")
+
+
+@dataclass
+class Session:
+    """One player's game, shared by the events of their session: `game` the current Game (None before Start);
+    `epoch` counts new games (Start, Branch, Reset), so that a running Play knows when its game was replaced.
+    Every read and write of the two holds `lock`."""
+
+    game: play.Game | None = None
+    epoch: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def replace_game(self, game: play.Game | None) -> "Session":
+        with self.lock:
+            self.game, self.epoch = game, self.epoch + 1
+        return self
+
+    def advance(self, pipe) -> bool:
+        """One chunk onto the current game, unless a new game replaced it meanwhile (returns False). A kick or
+        another step that lands while the chunk is computed is kept: the chunk is made again from that game."""
+        with self.lock:
+            epoch, game = self.epoch, self.game
+        while True:
+            if game is None:
+                return False
+            new = play.step(pipe, game, 1)
+            with self.lock:
+                if self.epoch != epoch:
+                    return False
+                if self.game is game:
+                    self.game = new
+                    return True
+                game = self.game  # kicked (or stepped) while this chunk was made: make it from there
 
 
 def scene_json(scene: Scene) -> str:
@@ -62,7 +100,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
     d = ctx.pipe.defaults
     H, W = d["height"], d["width"]
     first = replace(sample_scene("interaction", "train", np.random.default_rng(0), 16), n_frames=1, kicks=[])
-    game_state = gr.State(None)
+    game_state = gr.State(None)  # a Session, made by the first Start
     hears = ("the model is told each kick (an action model)" if ctx.pipe.accepts_actions else
              "this model takes no actions: it is not told about kicks, only the truth is")
     gr.Markdown("Set up a world by clicking on the floor (or draw one), **Start**, then **Step** or **Play**: the "
@@ -175,67 +213,93 @@ def build(ctx: AppContext, result: gr.State) -> dict:
                   api_visibility="private")
 
     # ------------------------------------------------------------------ the game
-    def game_outputs(game: play.Game, note: str, with_video: bool = True):
+    def game_outputs(session: Session, note: str, with_video: bool = True):
+        game = session.game
         truth = game.truth()
         side, truth_img = live_views(game, truth)
         path = None
         if with_video:
             both = hstack_videos(upscale(game.frames, 4), upscale(truth, 4), gap=4)
             path = str(write_mp4(both, ctx.new_path(".mp4"), upscale_to=128))
-        return game, side, truth_img, path if with_video else gr.skip(), play.scores(game, truth), note
+        return session, side, truth_img, path if with_video else gr.skip(), play.scores(game, truth), note
 
-    def start_fn(text, k, s, n_steps, g, grav, occ, cam):
+    def start_fn(session, text, k, s, n_steps, g, grav, occ, cam):
         scene = with_controls(read_scene(text), grav, occ, cam)
         game = play.start(ctx.pipe, scene, as_int("observed frames", k, 1, 8), as_int("seed", s, 0, 2**31 - 1),
                           ctx.pipe.default_steps if n_steps is None else as_int("steps per chunk", n_steps, 1, 20),
                           as_float("guidance", g, 0, 5), H, W)
-        return game_outputs(game, f"Started: {game.observed} frames from the simulator. Step or Play.")
+        session = (session or Session()).replace_game(game)
+        return game_outputs(session, f"Started: {game.observed} frames from the simulator. Step or Play.")
 
     outs = [game_state, live, truth_view, video, scores]
-    action([start_btn.click], start_fn, [scene_box, observed, seed, steps, guidance, gravity, occluder, camera], outs,
+    action([start_btn.click], start_fn,
+           [game_state, scene_box, observed, seed, steps, guidance, gravity, occluder, camera], outs,
            status, "play_start", concurrency_id=MODEL, concurrency_limit=ctx.concurrency_limit)
 
-    def need(game) -> play.Game:
-        if game is None:
+    def need(session) -> Session:
+        if session is None or session.game is None:
             raise ValueError("no game yet: press Start first")
-        return game
+        return session
 
-    def step_fn(game, n):
-        game = need(game)
+    def step_fn(session, n):
+        session = need(session)
         n = as_int("chunks", n, 1, 32)
+        with session.lock:
+            game = session.game
+        play.check_room(ctx.pipe, game)
+        seen = len(game.events)
         for i in range(n):
-            game = play.step(ctx.pipe, game, 1)
-            last = i == n - 1
-            yield game_outputs(game, f"Frame {game.num_frames - 1}" + (" (done)." if last else "..."),
-                               with_video=last)
+            if not session.advance(ctx.pipe):
+                if session.game is None:
+                    yield session, gr.skip(), gr.skip(), gr.skip(), gr.skip(), "Play stopped: the game was reset."
+                else:
+                    yield game_outputs(session, "Play stopped: a new game replaced this one.")
+                return
+            game = session.game
+            last = i == n - 1 or play.is_full(ctx.pipe, game)
+            note = f"Frame {game.num_frames - 1}" + (" (done)." if last else "...")
+            if len(game.events) > seen:  # kicked (or missed) while playing
+                said = "; ".join(game.events[seen:])
+                note += f" {said[0].upper()}{said[1:]}."
+                seen = len(game.events)
+            yield game_outputs(session, note, with_video=last)
+            if last:
+                return
 
     action([play_btn.click], step_fn, [game_state, chunks], outs, status, "play_step", concurrency_id=MODEL,
            concurrency_limit=ctx.concurrency_limit)
-    def step_one_fn(game):
-        yield from step_fn(game, 1)
+    def step_one_fn(session):
+        yield from step_fn(session, 1)
 
     action([step_btn.click], step_one_fn, [game_state], outs, status, "play_step_one", concurrency_id=MODEL,
            concurrency_limit=ctx.concurrency_limit)
 
-    def kick_fn(game, px, py, deg, power):
-        game = need(game)
+    def kick_fn(session, px, py, deg, power):
+        session = need(session)
         px, py = as_float("click x", px, 0, W), as_float("click y", py, 0, H)
         a = math.radians(as_float("kick direction", deg, -360, 360))
-        game, msg = play.kick(game, px, py, math.cos(a), -math.sin(a), as_float("kick strength", power, 0, 2))
-        return (*game_outputs(game, "", with_video=False)[:-1], msg[0].upper() + msg[1:] + ". Step or Play on.")
+        strength = as_float("kick strength", power, 0, 2)
+        with session.lock:  # on the game as it stands (mid-Play: the frame the person sees; Play goes on from it)
+            game, msg = play.kick(session.game, px, py, math.cos(a), -math.sin(a), strength)
+            session.game = game
+        return (*game_outputs(session, "", with_video=False)[:-1], msg[0].upper() + msg[1:] + ". Step or Play on.")
 
     action([], kick_fn, [game_state, x, y, angle, strength], outs, status, "play_kick")
 
-    def branch_fn(game, f, s):
-        game = need(game)
+    def branch_fn(session, f, s):
+        session = need(session)
+        game = session.game
         game = play.branch(game, as_int("branch frame", f, 0, game.num_frames - 1), as_int("branch seed", s, 0,
                                                                                           2**31 - 1))
-        return game_outputs(game, f"Branched at frame {game.num_frames - 1} with seed {game.seed}.")
+        return game_outputs(session.replace_game(game), f"Branched at frame {game.num_frames - 1} with seed "
+                            f"{game.seed}.")
 
     action([branch_btn.click], branch_fn, [game_state, branch_frame, branch_seed], outs, status, "play_branch")
 
-    def reset_fn(game):
-        return None, None, None, None, None, "Reset: set up a scene and Start."
+    def reset_fn(session):
+        if session is not None:
+            session.replace_game(None)
+        return session, None, None, None, None, "Reset: set up a scene and Start."
 
     action([reset_btn.click], reset_fn, [game_state], outs, status, "play_reset")
 

@@ -43,7 +43,14 @@ class AppContext:
 
     @classmethod
     def load(cls, model_dir: str, concurrency_limit: int = 2, precision: str = "fp32") -> "AppContext":
-        """precision: the DiT's on the CPU (WorldSimPipeline.set_precision); the app's command line takes "auto"."""
+        """precision: the DiT's on the CPU (WorldSimPipeline.set_precision); the app's command line takes "auto".
+        Loaded on the app's model thread (playground.ui.worker), where its handlers will run it."""
+        from .worker import MODEL_THREAD
+
+        return MODEL_THREAD.run(cls._load, model_dir, concurrency_limit, precision)
+
+    @classmethod
+    def _load(cls, model_dir: str, concurrency_limit: int, precision: str) -> "AppContext":
         pipe = WorldSimPipeline.from_pretrained(model_dir)
         pipe.set_progress_bar_config(disable=True)
         pipe.set_precision(precision)

@@ -45,11 +45,18 @@ def _simulate_and_render(scene: Scene, height: int, width: int, ss: int = 2, wit
                                effects=traj.effects)
 
 
-def render_scene(scene: Scene, height: int = 32, width: int = 32) -> np.ndarray:
-    """The frames (T, H, W, 3) uint8 make_clip renders for `scene`, without the ground truth a clip carries."""
+def render_scene(scene: Scene, height: int = 32, width: int = 32, start: int = 0) -> np.ndarray:
+    """The frames (T - start, H, W, 3) uint8 make_clip renders for `scene` from frame `start` on (the whole scene
+    is simulated, only those frames rendered), without the ground truth a clip carries."""
     scene.validate()
     check_size(height, width, 2)
-    return _simulate_and_render(scene, height, width)[3].frames
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < scene.n_frames:
+        raise ValueError(f"start must be a frame of the scene, in [0, {scene.n_frames - 1}], got {start!r}")
+    traj = simulate(scene)
+    K = intrinsics(scene.camera.fov_deg, height, width)
+    Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
+    return render(scene, traj.positions[start:], K, Rt[start:], height, width, effects=traj.effects,
+                  frame0=int(start)).frames
 
 
 def make_clip(scene: Scene, height: int = 32, width: int = 32, ss: int = 2) -> Clip:

@@ -117,9 +117,10 @@ def ray_floor(o: np.ndarray, d: np.ndarray, half: float) -> np.ndarray:
 
 
 def render(scene: Scene, positions: np.ndarray, K: np.ndarray, Rt: np.ndarray, height: int, width: int,
-           ss: int = 2, with_ids: bool = False, effects=()) -> RenderOutput:
+           ss: int = 2, with_ids: bool = False, effects=(), frame0: int = 0) -> RenderOutput:
     """Render frames of `scene` with ball centres `positions` (T, N, 3) seen through K (3, 3) and Rt (T, 3, 4);
-    `effects` (physics.Effect list) are the marked floor tiles, drawn in MARK from the frame each was made."""
+    `effects` (physics.Effect list) are the marked floor tiles, drawn in MARK from the frame each was made.
+    `frame0`: the scene frame that positions[0] is (a later part of a clip rendered alone: marks by their frame)."""
     check_size(height, width, ss)
     T, N = positions.shape[:2]
     radii = np.array([b.radius for b in scene.balls])
@@ -160,7 +161,7 @@ def render(scene: Scene, positions: np.ndarray, K: np.ndarray, Rt: np.ndarray, h
         codes = None if codes is None else np.broadcast_to(codes, (T,) + codes.shape[1:])
     if len(effects):
         made = mark_frames(effects, codes)  # (T, P)
-        marked = (codes >= 0) & (made <= np.arange(T)[:, None])
+        marked = (codes >= 0) & (made <= frame0 + np.arange(T)[:, None])
         bg_rgb = np.array(bg_rgb)
         bg_rgb[marked] = MARK
 

@@ -3,7 +3,7 @@ on an empty floor and aimed to the right, 4 frames observed, 8 frames played, th
 4 frames played on. Reports, per kick direction and seed, the model's and the truth's ball direction of motion
 before and after the kick (image degrees, 0 = right, 90 = up) and the game's own kick_response score.
 
-    python runs/worldsim-v2/kick_check.py [MODEL_DIR] [--seeds 3] [--guidance G] [--precision fp32|bf16|auto]
+    python runs/worldsim-v2/kick_check.py [MODEL_DIR] [--seeds 3] [--guidance G] [--steps N] [--precision fp32|bf16|auto]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def main(argv=None):
     ap.add_argument("model", nargs="?", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--guidance", type=float, default=play.PLAY_GUIDANCE)
+    ap.add_argument("--steps", type=int, default=None, help="denoising steps per chunk (default: the model's own)")
     ap.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
@@ -54,7 +55,7 @@ def main(argv=None):
     per = 8 // play.chunk_size(pipe)
     for angle in (90, 180, -90, 0):
         for seed in range(args.seeds):
-            g = play.start(pipe, base, observed=4, seed=seed, guidance=args.guidance)
+            g = play.start(pipe, base, observed=4, seed=seed, steps=args.steps, guidance=args.guidance)
             g = play.step(pipe, g, chunks=per)  # frames 4..11
             tr = color_track(parse_video(g.truth()), "red")
             x, y = tr.centroids[g.num_frames - 1]
@@ -75,7 +76,8 @@ def main(argv=None):
             # as the browser test asks: the model's ball turns by more than 20 degrees, within 45 of the truth's
             turned.append(None not in (mb, ma, ta) and diff(ma, mb) > 20 and diff(ma, ta) < 45)
             rows.append(row)
-    print(json.dumps({"model": args.model, "guidance": args.guidance, "precision": args.precision,
+    print(json.dumps({"model": args.model, "guidance": args.guidance, "steps": pipe.default_steps if args.steps is None else args.steps,
+                      "precision": args.precision,
                       "same_direction_rate": float(np.mean(agree)),
                       "turned_like_truth_rate": float(np.mean(turned)), "games": rows}, indent=1))
 

@@ -3,7 +3,7 @@ the walls, 4 frames observed, 12 predicted. Reports the position error of the mo
 velocity (last two observed points) at each predicted frame, and how often each is within 2 px of the truth
 8 frames after the last observed one.
 
-    python runs/worldsim-v2/straight_roll.py [MODEL_DIR] [--steps N]
+    python runs/worldsim-v2/straight_roll.py [MODEL_DIR] [--steps N] [--guidance G]
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def main(argv=None):
     ap.add_argument("model", nargs="?", default=str(DEFAULT_MODEL_DIR))
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--obs", type=int, default=4)
+    ap.add_argument("--guidance", type=float, default=2.0)
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     pipe = WorldSimPipeline.from_pretrained(args.model)
@@ -57,7 +58,7 @@ def main(argv=None):
         clip = make_clip(sc)
         kw = {} if args.steps is None else {"num_inference_steps": args.steps}
         out = pipe(clip.caption, observed_frames=clip.frames[:k], generator=torch.Generator().manual_seed(sc.seed),
-                   enrich_prompt=False, **kw).frames[0]
+                   guidance_scale=args.guidance, enrich_prompt=False, **kw).frames[0]
         parsed = parse_video(out)
         col = sc.balls[0].color
         c = clip.gt.centroids[:, 0]
@@ -76,7 +77,7 @@ def main(argv=None):
         res[name] = {"mean_px": float(np.nanmean(a)), "found": float(np.isfinite(a).mean()),
                      "at_plus8_px": [None if not np.isfinite(x) else round(float(x), 2) for x in a[:, 7]],
                      "within_2px_at_plus8": float((np.nan_to_num(a[:, 7], nan=99.0) <= 2.0).mean())}
-    print(json.dumps({"model": args.model, "steps": args.steps, **res}, indent=1))
+    print(json.dumps({"model": args.model, "steps": args.steps, "guidance": args.guidance, **res}, indent=1))
 
 
 if __name__ == "__main__":
