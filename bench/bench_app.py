@@ -144,7 +144,8 @@ def timed_stream(client, *args, api_name: str):
 
 def play_timing(client, args) -> None:
     """Play: a game of the inertia scene (seed 0, 4 observed frames, --play-steps steps per chunk, --play-guidance),
-    `--play-chunks` chunks per /play_step, `--repeats` times; then a kick and one chunk after it."""
+    `--play-chunks` chunks per /play_step, `--repeats` times; then a kick and one chunk after it; then a kick
+    given while a Play streams."""
     from playground.play import PLAY_GUIDANCE
 
     guidance = PLAY_GUIDANCE if args.play_guidance is None else args.play_guidance
@@ -167,6 +168,40 @@ def play_timing(client, args) -> None:
     print(f"  model frames per second while playing: {spread(rates, '.1f')}")
     print(f"  Play -> first streamed chunk:         {spread(firsts)} s")
     print(f"  kick + one chunk (click -> new frame): {spread(kicks)} s")
+    live = [live_kick(client, args.play_steps, guidance, args.play_chunks) for _ in range(args.repeats)]
+    print(f"  kick while playing -> first frame after it: {spread(live)} s")
+
+
+def live_kick(client, steps: int, guidance: float, chunks: int) -> float:
+    """A Play of one ball at rest in the middle of the floor; once two chunks have streamed, the ball is kicked
+    (as a click on it in the truth view would); seconds from the kick to the first streamed frame that has it."""
+    from playground import play
+    from playground.ui.play import scene_json
+    from playground.world import Scene
+    from playground.world.actions import kick_to_pixel
+    from playground.world.scene import Kick
+
+    scene = play.place_ball(Scene(balls=[], gravity=False), 16.0, 22.0, "red", 0.2, 32, 32)
+    where = kick_to_pixel(scene, Kick(0, 0, (0.01, 0.0, 0.0)), 32, 32)
+    client.predict(scene_json(scene), 4, 0, steps, guidance, False, False, "static", api_name="/play_start")
+    job = client.submit(max(chunks, 8), api_name="/play_step")
+    while len(job.outputs()) < 2:
+        time.sleep(0.002)
+    t0 = time.perf_counter()
+    kick = client.submit(where.x, where.y, 90.0, 1.0, api_name="/play_kick")
+    seen = 0
+    while True:
+        outs = job.outputs()
+        for out in outs[seen:]:
+            if out[3].get("kicks"):
+                dt = time.perf_counter() - t0
+                kick.result()
+                job.result()
+                return dt
+        seen = len(outs)
+        if job.done() and len(job.outputs()) == seen:
+            raise SystemExit(f"the kick never reached the Play ({kick.result()[3]})")
+        time.sleep(0.002)
 
 
 if __name__ == "__main__":

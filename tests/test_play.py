@@ -210,4 +210,4 @@ def test_a_kick_while_playing_lands_and_the_play_goes_on(play_url):
     s = job.result()[3]
     assert kicked["kicks"] == 1 and kicked["frames"] < s["frames"]  # it landed while the Play went on
     assert s["kicks"] == 1 and s["frames"] == 4 + 16 * 2  # the kick kept, and every chunk played
-    assert s["kick_response"][0]["frame"] == kicked["frames"] - 1  # on the frame the person saw
+    assert s["kick_response"][0]["frame"] == kicked["frames"] - 1  # on the game's last frame when it came

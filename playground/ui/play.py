@@ -3,9 +3,9 @@ the true simulator beside it; click a ball to kick it. Every action is a named A
 play_place, play_aim, play_start, play_step, play_kick, play_branch, play_reset); a session's game lives in its
 own gr.State (a `Session` holding the current playground.play.Game, a value).
 
-A Play streams for seconds, and a person acts while it does: a kick given mid-Play lands on the frame the person
-saw and the stream goes on from the kicked game; Start, Branch or Reset mid-Play end the stream, which never
-writes its older game over theirs."""
+A Play streams for seconds, and a person acts while it does: a kick given mid-Play lands on the game's last frame
+(the one shown, or the chunk being made when it came) and the stream goes on from the kicked game; Start, Branch
+or Reset mid-Play end the stream, which never writes its older game over theirs."""
 
 from __future__ import annotations
 
@@ -279,7 +279,7 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         px, py = as_float("click x", px, 0, W), as_float("click y", py, 0, H)
         a = math.radians(as_float("kick direction", deg, -360, 360))
         strength = as_float("kick strength", power, 0, 2)
-        with session.lock:  # on the game as it stands (mid-Play: the frame the person sees; Play goes on from it)
+        with session.lock:  # on the game as it stands (mid-Play: its last frame; Play goes on from it)
             game, msg = play.kick(session.game, px, py, math.cos(a), -math.sin(a), strength)
             session.game = game
         return (*game_outputs(session, "", with_video=False)[:-1], msg[0].upper() + msg[1:] + ". Step or Play on.")
