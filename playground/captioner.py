@@ -657,6 +657,9 @@ class CaptionerConfig:
     head_hidden: int = 64
     frame_stride: int = 2
     threads: int = 2
+    # share of the clips whose scenes run at twice their time step: the same scenes seen twice as fast (walls,
+    # collisions and kicks come sooner and faster; their speed words, the world's, are not learned from them)
+    fast_share: float = 0.25
 
 
 CAPTIONER_CONFIGS: dict[str, CaptionerConfig] = {
@@ -666,9 +669,10 @@ CAPTIONER_CONFIGS: dict[str, CaptionerConfig] = {
 
 
 def simulate_captioned(n: int, seed: int, split: str = "train", families=(("mixed", 1.0),), n_frames: int = 16,
-                       size: int = 32) -> tuple[np.ndarray, list[str]]:
+                       size: int = 32, time_scale: float = 1.0) -> tuple[np.ndarray, list[str]]:
     """n rich-captioned simulator clips (frames (n, T, size, size, 3) uint8, captions), families mixed in the
-    given shares (families the world does not have are left out); deterministic for the arguments."""
+    given shares (families the world does not have are left out), each scene's time step times `time_scale`;
+    deterministic for the arguments."""
     from .world import FAMILIES, sample_frames_batch
 
     fams = [(f, w) for f, w in families if f in FAMILIES]
@@ -679,7 +683,7 @@ def simulate_captioned(n: int, seed: int, split: str = "train", families=(("mixe
     for j, ((fam, _), m) in enumerate(zip(fams, counts)):
         if m:
             f, r, _ = sample_frames_batch(int(m), seed=seed * 101 + j, family=fam, split=split, n_frames=n_frames,
-                                          height=size, width=size)
+                                          height=size, width=size, time_scale=time_scale)
             frames.append(f), caps.extend(r)
     order = np.random.default_rng(seed).permutation(n)
     return np.concatenate(frames)[order], [caps[i] for i in order]
@@ -711,7 +715,15 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
     t0 = time.time()
     frames, captions = cached_simulation(cache_dir, cfg.clips, cfg.seed + 18_000, families=cfg.families,
                                          n_frames=cfg.frames, size=cfg.size)
+    n_fast = int(round(cfg.fast_share * cfg.clips))
+    if n_fast:
+        fast, fast_caps = cached_simulation(cache_dir, n_fast, cfg.seed + 18_500, families=cfg.families,
+                                            n_frames=cfg.frames, size=cfg.size, time_scale=2.0)
+        frames = np.concatenate([frames[: cfg.clips - n_fast], fast])
+        captions = list(captions[: cfg.clips - n_fast]) + list(fast_caps)
     targets = label_targets([prompt_attributes(c) for c in captions])
+    if n_fast:
+        targets["speed"][cfg.clips - n_fast:] = -100  # their speed words name the world's speed, not the clip's
     feats = clip_features(frames, cfg.size, cfg.frame_stride)
     sim_s = time.time() - t0
     torch.manual_seed(cfg.seed)

@@ -82,6 +82,20 @@ def test_same_seed_gives_identical_clips_and_different_seeds_differ():
     assert fa.shape == (3, 16, 32, 32, 3) and fa.tobytes() == fb.tobytes() and ra == rb
 
 
+def test_a_scene_at_twice_its_time_step_is_the_scene_seen_every_second_frame():
+    """time_scale (the captioner's fast clips): the same scenes, twice as fast - frame f of the fast clip is frame
+    2f of the clip twice as long (scenes without kicks: a kick is set at a frame)."""
+    from dataclasses import replace
+
+    from playground.world.clip import render_scene
+
+    fast, _, _ = sample_frames_batch(4, seed=3, family="camera", time_scale=2.0)
+    for i, child in enumerate(np.random.SeedSequence(3).spawn(4)):
+        scene = sample_scene("camera", "train", np.random.default_rng(child), 16)
+        slow = render_scene(replace(scene, n_frames=31))[::2]
+        assert not scene.kicks and np.abs(fast[i].astype(int) - slow.astype(int)).max() <= 1  # float rounding
+
+
 def test_caption_names_colours_count_gravity_occluder_and_camera():
     scene = Scene([_ball("green", 0.15, -0.3, -0.3, y=0.6, vx=0.3), _ball("magenta", 0.15, 0.4, 0.0, y=0.5)],
                   gravity=True, occluders=[Occluder((0.0, 0.3, 0.5), (0.3, 0.6, 0.05), "brown")],

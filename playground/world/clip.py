@@ -3,7 +3,7 @@ and its captions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -78,10 +78,11 @@ def sample_clip(family: str = "mixed", split: str = "train", seed: int = 0, n_fr
 
 
 def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "train", n_frames: int = 16,
-                        height: int = 32, width: int = 32, with_actions: bool = False):
+                        height: int = 32, width: int = 32, with_actions: bool = False, time_scale: float = 1.0):
     """n clips' frames (n, T, H, W, 3) uint8 with their rich and short captions; deterministic for `seed`.
     With `with_actions`, also each clip's kicks as the pixel actions a person would give (a list per clip, see
-    actions.kick_to_pixel): what a model that takes actions is conditioned on.
+    actions.kick_to_pixel): what a model that takes actions is conditioned on. `time_scale`: each scene's time step
+    times this (2: the same scenes seen at every second frame of a clip twice as long, so twice as fast).
 
     The fast path for building training caches: no ground truth, no id buffers. Clip i uses its own child seed
     (SeedSequence(seed).spawn), so a batch of n is a prefix of a batch of n + 1 with the same seed.
@@ -93,6 +94,8 @@ def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "
     rich, short, acts = [], [], []
     for i, child in enumerate(np.random.SeedSequence(seed).spawn(n)):
         scene = sample_scene(family, split, np.random.default_rng(child), n_frames)
+        if time_scale != 1.0:
+            scene = replace(scene, dt=scene.dt * float(time_scale)).validate()
         traj, _, _, out = _simulate_and_render(scene, height, width)
         frames[i] = out.frames
         rich.append(rich_caption(scene, traj))
