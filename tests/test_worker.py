@@ -67,5 +67,29 @@ def test_the_app_builds_and_runs_every_handler_on_the_model_thread(tmp_path, tex
     ctx = AppContext.load(str(build_tiny_model_dir(tmp_path, text_encoder, next_chunk=True)))
     demo = build_demo(ctx)
     fns = [bf.fn for bf in demo.fns.values() if bf.fn is not None]
-    assert fns and all(getattr(fn, "_on_model_thread", False) or inspect.iscoroutinefunction(fn) for fn in fns)
+    feeds = [fn for fn in fns if getattr(fn, "_feeds_model_thread", False)]  # Generate's live previews
+    assert fns and feeds and all(getattr(fn, "_on_model_thread", False) or inspect.iscoroutinefunction(fn)
+                                 for fn in fns if fn not in feeds)
     assert MODEL_THREAD.run(lambda: MODEL_THREAD.is_current())
+
+
+def test_a_streamed_generation_samples_on_the_model_thread(tmp_path, text_encoder, monkeypatch):
+    """Generate's live previews: the sampling (all its torch work) runs on the model thread, the handler that
+    streams them where gradio calls it."""
+    from tiny import build_tiny_model_dir
+
+    from playground.ui import session
+    from playground.ui.session import AppContext, GenSettings
+
+    ctx = AppContext.load(str(build_tiny_model_dir(tmp_path, text_encoder, next_chunk=True)))
+    where = []
+    plain = session.sample
+
+    def sample(*a, **k):
+        where.append(MODEL_THREAD.is_current())
+        return plain(*a, **k)
+
+    monkeypatch.setattr(session, "sample", sample)
+    s = GenSettings("a red ball", 6, 32, 32, 2, 1.0, 0, None, "none", False).checked(ctx.pipe)
+    items = list(session.stream(ctx, s))
+    assert items[-1][0] == "done" and where == [True]

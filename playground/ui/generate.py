@@ -17,8 +17,10 @@ from ..world import FAMILIES, SPLITS, make_clip, sample_scene
 from .events import action
 from .inputs import RESOLUTION_PRESETS, as_int, load_clip, parse_resolution, user_errors
 from .session import MODEL, AppContext, GenResult, GenSettings, finish, sample, stream
+from .worker import feeds_model_thread
 
 OBSERVED_SOURCES = ("none", "upload", "scene")
+PREVIEW_EVERY = 0.15  # seconds between live previews at most (decoding and sending every step's tripled the run)
 ADDED = "added by enrichment"
 YOURS = "your words"
 NEUTRAL = {"a", "an", "the", "on", "of", "and", "is", "to", "with", "in", "it", "its", "does", "not"}
@@ -172,12 +174,13 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         ctl.change(lambda n, r: size_note(ctx, n, r), [frames, resolution], size_md, api_visibility="private",
                    queue=False)
 
+    @feeds_model_thread  # its sampling runs on the model thread while it streams the previews
     def run(prompt, source, upload, family, split, scene_seed, k, frames, resolution, steps, guidance, seed,
             enrich=True):
         s = settings_from_ui(ctx, prompt, source, upload, family, split, scene_seed, k, frames, resolution, steps,
                              guidance, seed, enrich)
         skip, last = gr.skip(), None
-        for item in stream(ctx, s):
+        for item in stream(ctx, s, preview_every=PREVIEW_EVERY):
             if item[0] == "preview":
                 last = item[3]
                 yield last, skip, skip, skip, skip, skip, skip, f"Sampling: step {item[1] + 1} of {item[2]}..."

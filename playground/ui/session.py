@@ -208,15 +208,22 @@ def sample(ctx: AppContext, s: GenSettings, attention_steps: list[int] | None = 
 
 
 def stream(ctx: AppContext, s: GenSettings, preview_every: float = 0.0):
-    """Sample in a worker thread; yield ("preview", step, num_steps, image) for each step's decoded x0
-    prediction (stale ones are skipped when the consumer is slower than the sampler), then ("done", result)."""
+    """Sample on the app's model thread (playground.ui.worker; on a thread of its own when called from that thread);
+    yield ("preview", step, num_steps, image) with a step's decoded x0 prediction - the first step's, then one at
+    most every `preview_every` seconds, and none while the consumer has the last still to take (it would come
+    stale) - then ("done", result)."""
     q: queue.Queue = queue.Queue()
     layout = strip_layout(s.num_frames, s.height, s.width, max_width=900)
     stop = threading.Event()  # set when the consumer goes away (the client cancelled or disconnected)
+    last = [None]  # when the last preview was decoded
 
     def on_step(step, n, x0):
         if stop.is_set():
             raise Cancelled("the request was cancelled")  # ends the sampling at this step
+        now = time.perf_counter()
+        if not q.empty() or (last[0] is not None and now - last[0] < preview_every):
+            return  # the consumer has the last preview still to take, or had one a moment ago: no decode
+        last[0] = now
         q.put(("preview", step, n, frame_strip(ctx.pipe.decode_latents(x0[:1])[0], layout)))
 
     def work():
@@ -225,7 +232,12 @@ def stream(ctx: AppContext, s: GenSettings, preview_every: float = 0.0):
         except BaseException as e:  # handed to the consumer, which raises it in the request's thread
             q.put(("error", e))
 
-    threading.Thread(target=work, daemon=True, name="worldsim-sample").start()
+    from .worker import MODEL_THREAD
+
+    if MODEL_THREAD.is_current():  # called from a handler on the model thread: sample beside it
+        threading.Thread(target=work, daemon=True, name="worldsim-sample").start()
+    else:  # the app's way (generate's handler feeds_model_thread): sample on the model thread, report from here
+        MODEL_THREAD.start(work)
     try:
         while True:
             item = q.get()

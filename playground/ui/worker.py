@@ -45,11 +45,16 @@ class ModelThread:
         ctx = contextvars.copy_context()
         return self._pool.submit(ctx.run, fn, *args, **kwargs).result()
 
+    def start(self, fn, *args, **kwargs):
+        """fn(*args, **kwargs) queued on this thread, with the caller's context variables; returns its Future."""
+        return self._pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
     def wrap(self, fn):
         """`fn` as a handler that runs on this thread: same signature (gradio reads it), a generator stays a
-        generator and each of its steps runs here. Coroutines are left as they are (they run on gradio's loop)."""
-        if fn is None or getattr(fn, "_on_model_thread", False) or inspect.iscoroutinefunction(fn) \
-                or inspect.isasyncgenfunction(fn):
+        generator and each of its steps runs here. Coroutines are left as they are (they run on gradio's loop), and
+        so are handlers marked `feeds_model_thread` (they hand their torch work to this thread themselves)."""
+        if fn is None or getattr(fn, "_on_model_thread", False) or getattr(fn, "_feeds_model_thread", False) \
+                or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
             return fn
         if inspect.isgeneratorfunction(fn):
             @functools.wraps(fn)
@@ -72,6 +77,14 @@ class ModelThread:
 
 
 MODEL_THREAD = ModelThread()
+
+
+def feeds_model_thread(fn):
+    """Mark a handler that queues its torch work on MODEL_THREAD itself and waits for it where gradio runs it (a
+    stream of live previews: the sampling runs on the model thread while the handler passes on what it reports);
+    `wrap` leaves it as it is, since running it on the model thread too would wait on itself."""
+    fn._feeds_model_thread = True
+    return fn
 
 
 def run_handlers_on_model_thread(demo) -> None:
