@@ -36,13 +36,15 @@ class Clip:
                 "ground_truth": self.gt.to_json_dict()}
 
 
-def _simulate_and_render(scene: Scene, height: int, width: int, ss: int = 2, with_ids: bool = False):
-    """(trajectories, K, Rt, RenderOutput) of `scene`: the simulation seen through its camera."""
+def _simulate_and_render(scene: Scene, height: int, width: int, ss: int = 2, with_ids: bool = False,
+                         start: int = 0):
+    """(trajectories, K, Rt, RenderOutput) of `scene`: the simulation seen through its camera, rendered from frame
+    `start` on (trajectories and Rt are the whole clip's)."""
     traj = simulate(scene)
     K = intrinsics(scene.camera.fov_deg, height, width)
     Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
-    return traj, K, Rt, render(scene, traj.positions, K, Rt, height, width, ss, with_ids=with_ids,
-                               effects=traj.effects)
+    return traj, K, Rt, render(scene, traj.positions[start:], K, Rt[start:], height, width, ss, with_ids=with_ids,
+                               effects=traj.effects, frame0=start)
 
 
 def render_scene(scene: Scene, height: int = 32, width: int = 32, start: int = 0) -> np.ndarray:
@@ -52,11 +54,7 @@ def render_scene(scene: Scene, height: int = 32, width: int = 32, start: int = 0
     check_size(height, width, 2)
     if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < scene.n_frames:
         raise ValueError(f"start must be a frame of the scene, in [0, {scene.n_frames - 1}], got {start!r}")
-    traj = simulate(scene)
-    K = intrinsics(scene.camera.fov_deg, height, width)
-    Rt = camera_path(scene.camera, scene.n_frames, scene.dt)
-    return render(scene, traj.positions[start:], K, Rt[start:], height, width, effects=traj.effects,
-                  frame0=int(start)).frames
+    return _simulate_and_render(scene, height, width, start=int(start))[3].frames
 
 
 def make_clip(scene: Scene, height: int = 32, width: int = 32, ss: int = 2) -> Clip:
