@@ -211,3 +211,18 @@ def test_a_kick_while_playing_lands_and_the_play_goes_on(play_url):
     assert kicked["kicks"] == 1 and kicked["frames"] < s["frames"]  # it landed while the Play went on
     assert s["kicks"] == 1 and s["frames"] == 4 + 16 * 2  # the kick kept, and every chunk played
     assert s["kick_response"][0]["frame"] == kicked["frames"] - 1  # on the game's last frame when it came
+
+
+def test_a_start_while_playing_ends_the_play_and_keeps_the_new_game(play_url):
+    from gradio_client import Client
+
+    c = Client(play_url, verbose=False)
+    scene = c.predict("inertia", 0, api_name="/play_scene")[0]
+    c.predict(scene, 4, 0, 20, 1.0, False, False, "static", api_name="/play_start")  # 20 steps: slow
+    job = c.submit(16, api_name="/play_step")
+    while len(job.outputs()) < 1:  # the Play is under way
+        time.sleep(0.01)
+    started = c.predict(scene, 4, 7, 1, 1.0, False, False, "static", api_name="/play_start")[3]
+    s = job.result()[3]
+    assert started["frames"] == 4 and s["frames"] == 4  # the Play stopped on the new game, not over it
+    assert len(job.outputs()) < 16

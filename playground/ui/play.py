@@ -46,22 +46,14 @@ class Session:
             self.game, self.epoch = game, self.epoch + 1
         return self
 
-    def advance(self, pipe) -> bool:
-        """One chunk onto the current game, unless a new game replaced it meanwhile (returns False). A kick or
-        another step that lands while the chunk is computed is kept: the chunk is made again from that game."""
+    def advance(self, pipe, epoch: int) -> bool:
+        """One chunk onto the current game, unless a new game replaced the one of `epoch` (returns False). Holds the
+        lock while the chunk is made: a kick that comes meanwhile lands on the game with that chunk."""
         with self.lock:
-            epoch, game = self.epoch, self.game
-        while True:
-            if game is None:
+            if self.epoch != epoch or self.game is None:
                 return False
-            new = play.step(pipe, game, 1)
-            with self.lock:
-                if self.epoch != epoch:
-                    return False
-                if self.game is game:
-                    self.game = new
-                    return True
-                game = self.game  # kicked (or stepped) while this chunk was made: make it from there
+            self.game = play.step(pipe, self.game, 1)
+            return True
 
 
 def scene_json(scene: Scene) -> str:
@@ -245,11 +237,11 @@ def build(ctx: AppContext, result: gr.State) -> dict:
         session = need(session)
         n = as_int("chunks", n, 1, 32)
         with session.lock:
-            game = session.game
+            game, epoch = session.game, session.epoch
         play.check_room(ctx.pipe, game)
         seen = len(game.events)
         for i in range(n):
-            if not session.advance(ctx.pipe):
+            if not session.advance(ctx.pipe, epoch):
                 if session.game is None:
                     yield session, gr.skip(), gr.skip(), gr.skip(), gr.skip(), "Play stopped: the game was reset."
                 else:
