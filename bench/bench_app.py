@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,13 +59,8 @@ def main() -> None:
 
         model = build_tiny_model_dir(Path(tempfile.mkdtemp(prefix="bench-tiny-")), shared_text_encoder())
         print(f"no model at {args.model}: timing a tiny random model instead")
-    with (running(args.url) if args.url else app_process(model, args.precision)) as url:
+    with (nullcontext(args.url) if args.url else app_process(model, args.precision)) as url:
         run(url, args)
-
-
-@contextmanager
-def running(url: str):
-    yield url
 
 
 @contextmanager
