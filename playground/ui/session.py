@@ -215,15 +215,16 @@ def stream(ctx: AppContext, s: GenSettings, preview_every: float = 0.0):
     q: queue.Queue = queue.Queue()
     layout = strip_layout(s.num_frames, s.height, s.width, max_width=900)
     stop = threading.Event()  # set when the consumer goes away (the client cancelled or disconnected)
-    last = [None]  # when the last preview was decoded
+    last_preview = None  # when the last preview was decoded
 
     def on_step(step, n, x0):
+        nonlocal last_preview
         if stop.is_set():
             raise Cancelled("the request was cancelled")  # ends the sampling at this step
         now = time.perf_counter()
-        if not q.empty() or (last[0] is not None and now - last[0] < preview_every):
+        if not q.empty() or (last_preview is not None and now - last_preview < preview_every):
             return  # the consumer has the last preview still to take, or had one a moment ago: no decode
-        last[0] = now
+        last_preview = now
         q.put(("preview", step, n, frame_strip(ctx.pipe.decode_latents(x0[:1])[0], layout)))
 
     def work():
