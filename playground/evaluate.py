@@ -22,7 +22,8 @@ Metrics, over predicted frames only, parsed by `playground.probes.parser`:
                  row lost in a frame counts as its true speed (it did not move it)
   position_err   mean centroid distance (px) to the projected ground truth over the same balls; a lost ball
                  counts as the image diagonal / 4
-The command line also measures the DiT's denoising error at fixed noise levels (`denoise_error`).
+The command line also measures the DiT's denoising error at fixed noise levels (`denoise_error`) and whether clips made
+from the prompt alone show its colours and ball count (`text_only`).
 """
 
 from __future__ import annotations
@@ -76,15 +77,19 @@ def _track_errors(centroids_pred: np.ndarray, gt_c: np.ndarray, gt_vis: np.ndarr
 
 
 def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldout"), steps: int | None = None,
-             guidance: float = 2.0, seed: int = 0, progress: bool = True, use_actions: bool = True) -> dict:
+             guidance: float = 2.0, seed: int = 0, progress: bool = True, use_actions: bool = True,
+             context_sigma: float = 0.0, guidance_min_sigma: float = 0.0) -> dict:
     """Scores per split and row (see the module docstring). A model that takes actions is given each clip's kicks
-    unless `use_actions` is False (then it is rolled out as if nobody kicked, as a model without actions is)."""
+    unless `use_actions` is False (then it is rolled out as if nobody kicked, as a model without actions is).
+    `context_sigma` (the noise put on a next-chunk model's context frames at sampling) and `guidance_min_sigma` (text
+    guidance only above this noise level) are the pipeline's arguments."""
     T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
     lost_pos = float(np.hypot(H, W) / 4)
     steps = pipe.default_steps if steps is None else steps
     takes_actions = bool(getattr(pipe, "accepts_actions", False)) and use_actions
     result: dict = {"trials": trials, "observed": observed, "frames": T, "height": H, "width": W, "steps": steps,
                     "guidance": guidance, "sampler": sampler_name(pipe), "model_actions": takes_actions,
+                    "context_sigma": float(context_sigma), "guidance_min_sigma": float(guidance_min_sigma),
                     "splits": {}}
     for split in splits:
         names = ("truth", "autoencoder", "model", "copy_last", "const_velocity")
@@ -93,7 +98,7 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
         for i in tqdm(range(trials), desc=f"evaluate {split}", disable=not progress):
             clip = sample_clip("mixed", split, seed=EVAL_SEED_BASE + seed * 10_000 + i, n_frames=T, height=H, width=W)
             gen = torch.Generator().manual_seed(seed * 10_000 + i)
-            extra = {}
+            extra = {"context_sigma": result["context_sigma"], "guidance_min_sigma": result["guidance_min_sigma"]}
             if takes_actions:  # a world model that takes actions is told the clip's kicks, as a player would give them
                 extra["actions"] = [kick_to_pixel(clip.scene, k, H, W) for k in clip.scene.kicks]
             out = pipe(clip.caption, observed_frames=clip.frames[:observed], num_frames=T, height=H, width=W,
@@ -135,10 +140,81 @@ def evaluate(pipe, trials: int = 24, observed: int = 4, splits=("train", "heldou
     return result
 
 
+def _shows_prompt(parsed_frames, colours: list[str], count: int) -> list[bool]:
+    """Per frame: does it show exactly the prompt's colours, `count` balls in all (one blob per ball)?"""
+    want = set(colours)
+    return [set(_colour_multiset(f)) == want and len(f) == count for f in parsed_frames]
+
+
+def text_only(pipe, clips: int = 24, steps: int | None = None, guidance: float = 2.0, seed: int = 0,
+              captioner=None, progress: bool = True) -> dict:
+    """Text-to-video: do clips made from the prompt alone show the prompt's colours and ball count?
+
+    The prompts are the rich captions of `clips` fresh in-distribution `mixed` clips (seeds EVAL_SEED_BASE +
+    seed * 10,000 + 5,000 + i, apart from evaluate's). Each video (no observed frame, the model's default length)
+    is parsed frame by frame; a frame shows the prompt when its parsed colours are exactly the prompt's and it has
+    the prompt's number of balls; a clip shows the prompt when at least half its frames do. Rows: `model`; `truth`,
+    the simulator's clip of that very caption (the measure's ceiling: a ball can be hidden or out of view);
+    `other_clip`, the simulator's clip of the next caption judged against this one (chance). With `captioner`,
+    also how often the learned captioner reads the prompt's colours and count off the model's video."""
+    from .enrich import prompt_attributes
+
+    T, H, W = pipe.defaults["frames"], pipe.defaults["height"], pipe.defaults["width"]
+    steps = pipe.default_steps if steps is None else steps
+    cl = [sample_clip("mixed", "train", seed=EVAL_SEED_BASE + seed * 10_000 + 5_000 + i, n_frames=T, height=H,
+                      width=W) for i in range(clips)]
+    rows = {r: {"clips": [], "frames": []} for r in ("truth", "model", "other_clip")}
+    agree = []
+    for i in tqdm(range(clips), desc="text only", disable=not progress):
+        a = prompt_attributes(cl[i].caption)
+        gen = torch.Generator().manual_seed(seed * 10_000 + 5_000 + i)
+        out = pipe(cl[i].caption, num_frames=T, height=H, width=W, num_inference_steps=steps,
+                   guidance_scale=guidance, generator=gen, enrich_prompt=False)
+        videos = {"truth": cl[i].frames, "model": out.frames[0], "other_clip": cl[(i + 1) % clips].frames}
+        for name, v in videos.items():
+            shown = _shows_prompt(parse_video(v), a["colours"], a["count"])
+            rows[name]["frames"] += shown
+            rows[name]["clips"].append(float(np.mean(shown)) >= 0.5)
+        if captioner is not None:
+            seen = captioner.describe(out.frames[0][None])[0]
+            agree.append(seen["colours"] == a["colours"] and seen["count"] == a["count"])
+    res = {"clips": clips, "steps": steps, "guidance": guidance, "frames": T, "height": H, "width": W,
+           "rows": {name: {"clips_shown": float(np.mean(r["clips"])), "frames_shown": float(np.mean(r["frames"]))}
+                    for name, r in rows.items()}}
+    if captioner is not None:
+        res["captioner_agrees"] = float(np.mean(agree))
+    return res
+
+
+def text_only_markdown(res: dict) -> str:
+    lines = [f"Text only: {res['clips']} prompts (rich captions of fresh in-distribution `mixed` clips), "
+             f"{res['frames']} frames at {res['height']}x{res['width']} from the prompt alone, {res['steps']} steps "
+             f"per chunk, guidance {res['guidance']}. A frame shows the prompt when the parser finds exactly its "
+             "colours and its number of balls; a clip, when half its frames or more do. truth = the simulator's "
+             "clip of the same caption (the ceiling), other_clip = the simulator's clip of another caption "
+             "(chance).", "", "| row | clips showing the prompt | frames showing it |", "| --- | --- | --- |"]
+    for name, r in res["rows"].items():
+        lines.append(f"| {name} | {100 * r['clips_shown']:.1f}% | {100 * r['frames_shown']:.1f}% |")
+    if "captioner_agrees" in res:
+        lines += ["", f"The learned captioner reads the prompt's colours and count off "
+                  f"{100 * res['captioner_agrees']:.1f}% of the model's text-only clips."]
+    return "\n".join(lines)
+
+
+def _sampling_text(res: dict) -> str:
+    """The guidance interval and context noise of a result, when they are on."""
+    out = ""
+    if res.get("guidance_min_sigma"):
+        out += f" on the steps above noise level {res['guidance_min_sigma']:g} only"
+    if res.get("context_sigma"):
+        out += f", context frames noised to level {res['context_sigma']:g}"
+    return out
+
+
 def to_markdown(result: dict) -> str:
     lines = [f"Held-out seeds, `mixed` family, {result['trials']} clips per split, {result['observed']} of "
              f"{result['frames']} frames observed at {result['height']}x{result['width']}, {result['steps']} steps, "
-             f"guidance {result['guidance']}"
+             f"guidance {result['guidance']}" + _sampling_text(result)
              + SAMPLER_TEXT.get(result.get("sampler"), "")
              + ".", ""]
     lines.append("| split | row | objects kept (frames) | velocity error (px/frame) | position error (px) | "
@@ -160,6 +236,8 @@ def to_markdown(result: dict) -> str:
                   "| noise level | " + " | ".join(f"{s:g}" for s in d["sigmas"]) + " |",
                   "| --- |" + " --- |" * len(d["sigmas"]),
                   "| x0 error | " + " | ".join(f"{e:.3f}" for e in d["model_rmse"]) + " |"]
+    if result.get("text_only"):
+        lines += ["", text_only_markdown(result["text_only"])]
     return "\n".join(lines)
 
 
@@ -212,6 +290,12 @@ def main(argv=None) -> None:
                     help="roll a model that takes actions out without the clips' kicks")
     ap.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
                     help="the DiT's precision when sampling on the CPU (auto: bf16 where the CPU has native bf16)")
+    ap.add_argument("--context-sigma", type=float, default=0.0,
+                    help="noise level put on a next-chunk model's context frames at sampling (the model is told it)")
+    ap.add_argument("--guidance-min-sigma", type=float, default=0.0,
+                    help="text guidance only on steps above this noise level (0: every step)")
+    ap.add_argument("--text-only", type=int, default=24, metavar="N",
+                    help="also make N clips from their prompts alone and check their colours and count (0: skip)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     pipe = WorldSimPipeline.from_pretrained(args.model)
@@ -221,9 +305,15 @@ def main(argv=None) -> None:
             pipe.scheduler.config, stochastic_sampling=args.sampler == "stochastic")
     pipe.set_progress_bar_config(disable=True)
     res = evaluate(pipe, trials=args.trials, observed=args.observed, steps=args.steps, guidance=args.guidance,
-                   seed=args.seed, use_actions=not args.no_actions)
+                   seed=args.seed, use_actions=not args.no_actions, context_sigma=args.context_sigma,
+                   guidance_min_sigma=args.guidance_min_sigma)
     res["precision"] = precision
     res["denoise"] = denoise_error(pipe, observed=args.observed, seed=args.seed)
+    if args.text_only:
+        from .captioner import load_captioner
+
+        res["text_only"] = text_only(pipe, clips=args.text_only, steps=args.steps, guidance=args.guidance,
+                                     seed=args.seed, captioner=load_captioner(args.model))
     print(to_markdown(res))
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))

@@ -5,7 +5,9 @@ import pytest
 
 from collections import Counter
 
-from playground.evaluate import _failure_kinds, denoise_error, evaluate, to_markdown
+from playground.evaluate import (EVAL_SEED_BASE, _failure_kinds, denoise_error, evaluate, text_only,
+                                 text_only_markdown, to_markdown)
+from playground.world import sample_clip
 
 
 class CopyLastPipe:
@@ -58,3 +60,42 @@ def test_denoise_error_of_an_untrained_anchored_model_is_the_copy_last_error_at_
     d = denoise_error(tiny_pipe, clips=2, observed=2, sigmas=(1.0, 0.001))
     assert d["model_rmse"][0] == pytest.approx(d["copy_last_rmse"], rel=1e-5)  # F = 0 and c_skip = 0: the anchor
     assert d["model_rmse"][1] < 0.01  # c_skip ~ 1: a nearly clean input passes through
+
+
+class CaptionPipe:
+    """Stands in for a text-to-video model: draws the simulator's clip of a caption it knows, else an empty floor."""
+
+    defaults = {"frames": 8, "height": 32, "width": 32}
+    default_steps = 4
+
+    def __init__(self, clips):
+        self.by_caption = {c.caption: c.frames for c in clips}
+        self.prompts = []
+
+    def __call__(self, prompt, num_frames, **kw):
+        self.prompts.append(prompt)
+        floor = next(iter(self.by_caption.values()))[:1] * 0
+        frames = self.by_caption.get(prompt, np.repeat(floor, num_frames, 0))
+
+        class Out:
+            pass
+
+        Out.frames = frames[None]
+        return Out()
+
+
+def test_text_only_scores_a_model_that_draws_the_caption_as_the_truth_and_an_empty_floor_as_nothing():
+    n = 6
+    clips = [sample_clip("mixed", "train", seed=EVAL_SEED_BASE + 5_000 + i, n_frames=8, height=32, width=32)
+             for i in range(n)]
+    exact = CaptionPipe(clips)
+    res = text_only(exact, clips=n, progress=False)
+    assert exact.prompts == [c.caption for c in clips]  # the prompts are the clips' rich captions, given as they are
+    assert res["rows"]["model"] == res["rows"]["truth"]
+    assert res["rows"]["truth"]["clips_shown"] >= 0.5  # the ceiling: most truth clips show their caption
+    assert res["rows"]["other_clip"]["clips_shown"] < res["rows"]["truth"]["clips_shown"]
+    blank = CaptionPipe([])
+    blank.by_caption = {"": clips[0].frames}  # knows no caption: every video is an empty floor
+    res = text_only(blank, clips=n, progress=False)
+    assert res["rows"]["model"] == {"clips_shown": 0.0, "frames_shown": 0.0}
+    assert "| model | 0.0% | 0.0% |" in text_only_markdown(res)

@@ -70,6 +70,38 @@ def test_context_noise_level_changes_the_rollout(chunk_pipe, clip):
     assert not np.array_equal(_run(chunk_pipe, clip, n=8), _run(chunk_pipe, clip, n=8, context_sigma=0.2))
 
 
+def test_a_guidance_interval_guides_only_the_noisy_steps(chunk_pipe, clip):
+    """guidance_min_sigma: text guidance on the steps above it (a batch of two), the conditional model alone on the
+    others (a batch of one); above every step's sigma it is no guidance at all."""
+    batches = []
+    orig = chunk_pipe.transformer.forward
+
+    def spy(x, *a, **kw):
+        batches.append(x.shape[0])
+        return orig(x, *a, **kw)
+
+    chunk_pipe.transformer.forward = spy
+    kw = dict(prompt="a red ball rolls to the left", n=8, guidance_scale=3.0)
+
+    def run(**extra):
+        batches.clear()
+        out = chunk_pipe(kw["prompt"], observed_frames=clip.frames[:4], num_frames=kw["n"], num_inference_steps=4,
+                         guidance_scale=kw["guidance_scale"], generator=torch.Generator().manual_seed(0),
+                         enrich_prompt=False, **extra).frames[0]
+        return out, list(batches)
+
+    full, b_full = run()
+    interval, b_int = run(guidance_min_sigma=0.9)
+    none, b_none = run(guidance_min_sigma=1.0)
+    unguided = chunk_pipe(kw["prompt"], observed_frames=clip.frames[:4], num_frames=8, num_inference_steps=4,
+                          guidance_scale=1.0, generator=torch.Generator().manual_seed(0), enrich_prompt=False).frames[0]
+    assert b_full == [2] * 8 and b_int == [2, 1, 1, 1] * 2 and b_none == [1] * 8  # 2 chunks of 4 steps
+    np.testing.assert_array_equal(none, unguided)
+    assert not np.array_equal(interval, full) and not np.array_equal(interval, unguided)
+    with pytest.raises(ValueError, match="guidance_min_sigma"):
+        run(guidance_min_sigma=1.5)
+
+
 def test_text_only_first_chunk_then_rollout(chunk_pipe):
     out = chunk_pipe("a red ball rolls to the left", num_frames=9, num_inference_steps=2,
                      generator=torch.Generator().manual_seed(0), enrich_prompt=False).frames[0]
