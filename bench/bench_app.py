@@ -2,7 +2,10 @@
 Play tab's live rollout: model frames per second while playing, and click (a kick, then Step) -> first new frame.
 
     python bench/bench_app.py [--model models/worldsim-s] [--repeats 5] [--steps 4] [--url http://127.0.0.1:7860/]
-                              [--play-chunks 16]
+                              [--play-chunks 16] [--compile off|on|both]
+
+--compile on serves `python app.py --compile` (the DiT torch.compile'd and warmed on a Play game before serving);
+both times an eager app, then a compiled one, and prints the ratios of their Play numbers.
 
 Uses the shipped model when it exists, otherwise a tiny random model (numbers then say little). Starts the app as
 a user does, `python app.py`, in a process of its own, unless --url points at a running one; the client here only
@@ -49,6 +52,8 @@ def main() -> None:
                     help="the served model's CPU precision, as app.py takes it (default: auto, as app.py)")
     ap.add_argument("--play-guidance", type=float, default=None,
                     help="guidance while playing (default: the Play tab's, playground.play.PLAY_GUIDANCE)")
+    ap.add_argument("--compile", choices=("off", "on", "both"), default="off",
+                    help="serve app.py --compile (on), or time both apps one after the other (both)")
     args = ap.parse_args()
 
     model = args.model
@@ -59,17 +64,26 @@ def main() -> None:
 
         model = build_tiny_model_dir(Path(tempfile.mkdtemp(prefix="bench-tiny-")), shared_text_encoder())
         print(f"no model at {args.model}: timing a tiny random model instead")
-    with (nullcontext(args.url) if args.url else app_process(model, args.precision)) as url:
-        run(url, args)
+    modes = [False, True] if args.compile == "both" else [args.compile == "on"]
+    got = {}
+    for compiled in modes:
+        with (nullcontext(args.url) if args.url else app_process(model, args.precision, compiled)) as url:
+            got[compiled] = run(url, args)
+    if len(got) == 2 and got[False] and got[True]:
+        e, c = got[False], got[True]
+        print("compiled / eager, medians of this run: Play frames per second "
+              f"{c['fps'] / e['fps']:.2f}x; Play -> first chunk {c['first'] / e['first']:.2f}x the time; "
+              f"kick + one chunk {c['kick'] / e['kick']:.2f}x the time")
 
 
 @contextmanager
-def app_process(model: str, precision: str):
+def app_process(model: str, precision: str, compiled: bool = False):
     """`python app.py` on a free port, until the block ends."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, str(ROOT / "app.py"), "--model", str(model), "--port", str(port), "--precision", precision]
+    cmd += ["--compile"] if compiled else []
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -84,14 +98,14 @@ def app_process(model: str, precision: str):
                 if time.time() > deadline:
                     raise SystemExit("app.py did not answer within 300 s")
                 time.sleep(0.5)
-        print(f"model: {model} (app.py --precision {precision}, its own process)")
+        print(f"model: {model} (app.py --precision {precision}{' --compile' if compiled else ''}, its own process)")
         yield url
     finally:
         proc.terminate()
         proc.wait(30)
 
 
-def run(url: str, args) -> None:
+def run(url: str, args) -> dict:
     from gradio_client import Client
 
     client = Client(url, verbose=False, download_files=False)
@@ -114,8 +128,7 @@ def run(url: str, args) -> None:
     print(f"  click -> first preview (UI endpoint /generate): {spread(first)} s")
     print(f"  click -> finished video (/generate):            {spread(total)} s")
     print(f"  /generate_video (no previews):                  {spread(direct)} s")
-    if args.play_chunks:
-        play_timing(client, args)
+    return play_timing(client, args) if args.play_chunks else {}
 
 
 def spread(v: list[float], fmt: str = ".3f") -> str:
@@ -137,7 +150,7 @@ def timed_stream(client, *args, api_name: str):
     return (total if t_first is None else t_first), total, out
 
 
-def play_timing(client, args) -> None:
+def play_timing(client, args) -> dict:
     """Play: a game of the inertia scene (seed 0, 4 observed frames, --play-steps steps per chunk, --play-guidance),
     `--play-chunks` chunks per /play_step, `--repeats` times; then a kick and one chunk after it; then a kick
     given while a Play streams."""
@@ -165,6 +178,7 @@ def play_timing(client, args) -> None:
     print(f"  kick + one chunk (click -> new frame): {spread(kicks)} s")
     live = [live_kick(client, args.play_steps, guidance, args.play_chunks) for _ in range(args.repeats)]
     print(f"  kick while playing -> first frame after it: {spread(live)} s")
+    return {"fps": statistics.median(rates), "first": statistics.median(firsts), "kick": statistics.median(kicks)}
 
 
 def live_kick(client, steps: int, guidance: float, chunks: int) -> float:

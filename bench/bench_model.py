@@ -2,9 +2,11 @@
 the training step, and our DiT against diffusers' Latte.
 
     python bench/bench_model.py [--model models/worldsim-s] [--repeats 5] [--against OTHER_MODEL_DIR] [--steps N]
+                                [--compile]
 
 --against times another model folder's default clip in the same interleaved loop (e.g. an earlier shipped model,
-unpacked with `git archive REV models/worldsim-s | tar -x -C /tmp/old`), so the two clip times are comparable.
+unpacked with `git archive REV models/worldsim-s | tar -x -C /tmp/old`), so the two clip times are comparable. --compile also times the same clips through a second copy of the pipeline with
+its DiT torch.compile'd (`WorldSimPipeline.compile_transformer`, every shape compiled in a warm-up first).
 
 All ratios are measured in this one run, interleaved, so machine noise hits both sides alike. Do not run while
 another heavy job (e.g. training) is running.
@@ -88,6 +90,7 @@ def main() -> None:
     ap.add_argument("--against", help="another model folder to time end to end in the same loop")
     ap.add_argument("--steps", type=int, default=None,
                     help="denoising steps (default: 4 per chunk for a next-chunk model, 20 for a joint one)")
+    ap.add_argument("--compile", action="store_true", help="also time the clips with the DiT torch.compile'd")
     args = ap.parse_args()
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -123,6 +126,15 @@ def main() -> None:
         other = WorldSimPipeline.from_pretrained(args.against)
         other.set_progress_bar_config(disable=True)
         fns["against"] = clip(model=other, n=20)
+    if args.compile:
+        comp = WorldSimPipeline.from_pretrained(args.model)
+        comp.set_progress_bar_config(disable=True)
+        comp.compile_transformer()
+        t0 = time.perf_counter()
+        clip(model=comp)()
+        clip(model=comp, observed=obs)()
+        print(f"compiling the DiT for the default clip's shapes: {time.perf_counter() - t0:.1f} s")
+        fns["compiled"], fns["compiled observed"] = clip(model=comp), clip(model=comp, observed=obs)
     t = interleaved(fns, args.repeats)
     kind = (f"rolled out {pipe.num_chunks(f, 0)} chunks of {dit.config.patch_size_t} frames, {steps} "
             f"{sampler_name(pipe)} steps per chunk" if pipe.rolls_out else f"{steps} {sampler_name(pipe)} steps")
@@ -130,6 +142,9 @@ def main() -> None:
           f"DiT {count_parameters(dit) / 1e6:.2f}M params, {dit.token_grid(f, h // pipe.vae.spatial_compression, w // pipe.vae.spatial_compression)} token grid")
     print(f"end to end (prompt enrichment, text encoding, sampling, decoding): {t['off']:.3f} s (goal <= 1.0 s)")
     print(f"from 4 observed frames: {t['observed']:.3f} s")
+    if args.compile:
+        print(f"torch.compile'd DiT: {t['compiled']:.3f} s text only, {t['compiled observed']:.3f} s from 4 observed "
+              f"({t['compiled'] / t['off']:.2f}x / {t['compiled observed'] / t['observed']:.2f}x the eager time)")
     if first_chunk:
         print(f"first chunk out (decoded) after {statistics.median(first_chunk):.3f} s (goal <= 0.3 s)")
     print(f"attention capture on at 3 steps / off:  {t['3 steps'] / t['off']:.3f}x (goal <= 1.15x)")

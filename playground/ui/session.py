@@ -42,20 +42,41 @@ class AppContext:
         return self.out_dir / f"{uuid.uuid4().hex[:12]}{suffix}"
 
     @classmethod
-    def load(cls, model_dir: str, concurrency_limit: int = 2, precision: str = "fp32") -> "AppContext":
+    def load(cls, model_dir: str, concurrency_limit: int = 2, precision: str = "fp32",
+             compile: bool = False) -> "AppContext":
         """precision: the DiT's on the CPU (WorldSimPipeline.set_precision); the app's command line takes "auto".
+        compile: torch.compile the DiT and warm it on a Play game before serving (`warm_compiled`).
         Loaded on the app's model thread (playground.ui.worker), where its handlers will run it."""
         from .worker import MODEL_THREAD
 
-        return MODEL_THREAD.run(cls._load, model_dir, concurrency_limit, precision)
+        return MODEL_THREAD.run(cls._load, model_dir, concurrency_limit, precision, compile)
 
     @classmethod
-    def _load(cls, model_dir: str, concurrency_limit: int, precision: str) -> "AppContext":
+    def _load(cls, model_dir: str, concurrency_limit: int, precision: str, compile: bool) -> "AppContext":
         pipe = WorldSimPipeline.from_pretrained(model_dir)
         pipe.set_progress_bar_config(disable=True)
         pipe.set_precision(precision)
+        if compile:
+            pipe.compile_transformer()
+            print(f"compiled the DiT for Play in {warm_compiled(pipe):.1f} s"
+                  + ("" if pipe.compiled else " (compiling failed: sampling eagerly)"), flush=True)
         out = Path(tempfile.mkdtemp(prefix="worldsim-app-"))
         return cls(pipe, str(model_dir), out, concurrency_limit)
+
+
+def warm_compiled(pipe: WorldSimPipeline) -> float:
+    """Compile the shapes a Play game runs (the model's size, 4 frames observed, Play's default guidance, the
+    kicks' action maps) by playing two chunks of one, then freeze the compiled transformer: a click never waits
+    for a compile, other shapes (Generate's text-only start, other sizes) run eagerly. Returns the seconds."""
+    from .. import play
+    from ..world.families import sample_scene
+
+    t = time.perf_counter()
+    scene = sample_scene("mixed", "train", np.random.default_rng(0), 16)
+    game = play.start(pipe, scene, observed=4, height=pipe.defaults["height"], width=pipe.defaults["width"])
+    play.step(pipe, game, 2)
+    pipe.freeze_compiled()
+    return time.perf_counter() - t
 
 
 @dataclass
