@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--compile", action="store_true",
                     help="torch.compile the DiT (needs a C++ compiler; falls back to eager without one) and warm it "
                     "on a Play game before serving: a one-time wait of seconds to a minute, then Play runs about "
-                    "1.4x as fast (bench/bench_app.py --compile)")
+                    "1.25x as fast (bench/bench_app.py --compile both)")
     args = ap.parse_args(argv)
 
     from playground.ui.app import build_demo, launch_kwargs

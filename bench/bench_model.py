@@ -5,8 +5,9 @@ the training step, and our DiT against diffusers' Latte.
                                 [--compile]
 
 --against times another model folder's default clip in the same interleaved loop (e.g. an earlier shipped model,
-unpacked with `git archive REV models/worldsim-s | tar -x -C /tmp/old`), so the two clip times are comparable. --compile also times the same clips through a second copy of the pipeline with
-its DiT torch.compile'd (`WorldSimPipeline.compile_transformer`, every shape compiled in a warm-up first).
+unpacked with `git archive REV models/worldsim-s | tar -x -C /tmp/old`), so the two clip times are comparable.
+--compile also times the same clips through a second copy of the pipeline with its DiT torch.compile'd
+(`WorldSimPipeline.compile_transformer`, every shape compiled in a warm-up first).
 
 All ratios are measured in this one run, interleaved, so machine noise hits both sides alike. Do not run while
 another heavy job (e.g. training) is running.

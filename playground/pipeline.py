@@ -143,10 +143,10 @@ class WorldSimPipeline(DiffusionPipeline):
         return "bf16" if self.cpu_bf16 else "fp32"
 
     def compile_transformer(self) -> None:
-        """Sample through a torch.compile'd transformer (inductor: fused kernels, about 1.4x as fast a DiT pass on
-        2 CPU cores, bench/bench_app.py) wherever a call captures no attention. Each new input shape compiles on its
-        first use (seconds; inductor caches the code on disk); after `freeze_compiled()`, shapes not compiled yet
-        run eagerly instead. The outputs differ from the eager ones by float rounding (a few uint8 levels at most),
+        """Sample through a torch.compile'd transformer (inductor: fused kernels; on 2 CPU cores the default clip
+        took 0.74x the time, `bench/bench_model.py --compile`) wherever a call captures no attention. Each new input
+        shape compiles on its first use (seconds; inductor caches the code on disk); after `freeze_compiled()`,
+        shapes not compiled yet run eagerly instead. The outputs differ from the eager ones by float rounding (a few uint8 levels at most),
         and are as deterministic. Where compiling fails (no C++ compiler, say) the pipeline warns once and goes on
         eagerly."""
         self._compiled = torch.compile(self.transformer.forward, dynamic=False)
