@@ -92,6 +92,10 @@ class TrainConfig:
     context_noise: bool = False
     max_context_sigma: float = 0.3
     short_context_prob: float = 0.15
+    # next_chunk: the share of batches with no context frame (the text-only first chunk: text-to-video's first
+    # frame), on top of short_context_prob's 1-in-context_frames share of them; one such window is a single frame,
+    # about a fifth of a full window's cost
+    first_chunk_prob: float = 0.0
     # next_chunk: the share of batches whose context ends in the model's own chunk, sampled by the EMA weights in
     # own_context_steps steps from the true frames before it, the target still the truth
     # (playground.diffusion.chunks.own_context_window; the pilot that chose it is in runs/pilot-own/README.md)
@@ -163,6 +167,12 @@ CONFIGS: dict[str, TrainConfig] = {
                                    context_noise=True, action_channels=3, **_WIDE8, snapshot_every_s=2700,
                                    init_from="runs/pilot-chunk"),
     "worldsim-v2": _V2,
+    # world model v2 continued with a third of its batches the text-only first chunk (first_chunk_prob), from
+    # worldsim-v2's checkpoint (step 20,000), a short cosine from 6e-5, for the DiT budget's last 16.8 minutes
+    # (`--compute-minutes 340`; runs/worldsim-v2-first/README.md)
+    "worldsim-v2-first": replace(_V2, name="worldsim-v2-first", init_from="runs/worldsim-v2", first_chunk_prob=0.3,
+                                 lr_restarts=(20_000,), restart_lr=6e-5, restart_warmup=50, dit_steps=22_200,
+                                 snapshot_every_s=0.0),
     # the shipped model (models/worldsim-s): world model v2
     "default": _V2,
     # seconds, for tests and smoke runs
@@ -629,7 +639,7 @@ def _next_chunk_batch(cfg: TrainConfig, b: dict, text_table: torch.Tensor, idx: 
         mask = (torch.arange(x0.shape[2]) < cfg.context_frames).float().expand(cfg.batch, -1)
         return Batch(x0, text, mask, sigma, noise, own_context=long)
     win = next_chunk_window(lat, rng, gen, cfg.context_frames, cfg.patch_size_t, max_sigma, cfg.short_context_prob,
-                            maps, focus)
+                            maps, focus, cfg.first_chunk_prob)
     noise = torch.randn(win.x0.shape, generator=gen)
     return Batch(win.x0, text, win.cond_mask, sigma, noise, None, win.cond_latents, win.cond_sigma, win.actions)
 

@@ -141,6 +141,27 @@ def test_training_windows_noise_only_the_context_and_say_how_much():
     assert 0 < ctx_err < 1.0  # noised, not replaced
 
 
+
+def test_first_chunk_windows_are_the_clips_opening_frames_with_no_context():
+    from playground.diffusion.chunks import next_chunk_window
+
+    lat = torch.randn(6, 4, 16, 8, 8)
+    focus = np.array([5, -1, 9, -1, 3, 12])  # a kick focus does not move a text-only window off the clip's start
+    win = next_chunk_window(lat, np.random.default_rng(0), torch.Generator().manual_seed(0), 4, 1,
+                            focus=focus, first_chunk_prob=1.0)
+    assert win.x0.shape == (6, 4, 1, 8, 8) and not win.cond_mask.any() and (win.start == 0).all()
+    torch.testing.assert_close(win.x0, lat[:, :, :1])
+    assert (win.cond_latents == 0).all() and (win.cond_sigma == 0).all()
+    # at 0 the draw is skipped: the windows of older configs are cut exactly as before
+    a = next_chunk_window(lat, np.random.default_rng(3), torch.Generator().manual_seed(0), 4, 1)
+    b = next_chunk_window(lat, np.random.default_rng(3), torch.Generator().manual_seed(0), 4, 1, first_chunk_prob=0.0)
+    assert (a.start == b.start).all() and torch.equal(a.cond_latents, b.cond_latents)
+    # about the asked share of batches
+    rng = np.random.default_rng(1)
+    n = sum(not next_chunk_window(lat, rng, torch.Generator().manual_seed(0), 4, 1, short_context_prob=0.0,
+                                  first_chunk_prob=0.3).cond_mask.any() for _ in range(400))
+    assert 90 <= n <= 150
+
 def test_own_context_windows_move_one_chunk_on_and_keep_the_true_target():
     from playground.diffusion.chunks import next_chunk_window, own_context_window
 

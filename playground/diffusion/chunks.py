@@ -6,7 +6,7 @@ with a per-sample level drawn up to `max_context_sigma` and the model is told th
 GameNGen and DIAMOND do: at sampling time the context is the model's own output, and a model that only ever saw
 clean context drifts on it. Training draws the noise here; sampling adds only what the caller asks for
 (`context_sigma`). A share of batches has a shorter context (0 .. n_ctx - 1 frames, 0 = the text-only first
-chunk), as the rollout's first chunks have.
+chunk), as the rollout's first chunks have; `first_chunk_prob` adds batches with no context at all.
 
 A kick changes a ball's motion from its frame f to f + 1, so the one window that must read the action map to
 predict its chunk is the one whose last context frame is f; cut uniformly from a 16-frame clip, one window in 12
@@ -38,19 +38,25 @@ class ChunkWindow:
 def next_chunk_window(latents: torch.Tensor, rng: np.random.Generator, generator: torch.Generator,
                       context_frames: int, chunk: int, max_context_sigma: float = 0.3,
                       short_context_prob: float = 0.15, actions: torch.Tensor | None = None,
-                      focus: np.ndarray | None = None) -> ChunkWindow:
+                      focus: np.ndarray | None = None, first_chunk_prob: float = 0.0) -> ChunkWindow:
     """Cut one window per clip from latents (B, c, T, h, w) (actions: (B, A, T, h, w) maps of the same clips).
     focus (B,) int or None: where >= 0, the frame that is to be the window's last context frame (as near as the
-    clip allows); elsewhere the window's start is uniform."""
+    clip allows); elsewhere the window's start is uniform. first_chunk_prob: the share of batches with no context
+    at all (the text-only first chunk, cut from the start of each clip, as text-to-video makes it), drawn before
+    short_context_prob (no draw when 0, so older runs' streams are unchanged)."""
     b, c, T, h, w = latents.shape
-    n_ctx = context_frames
-    if rng.random() < short_context_prob:
+    n_ctx, first = context_frames, False
+    if first_chunk_prob and rng.random() < first_chunk_prob:
+        n_ctx, first = 0, True
+    elif rng.random() < short_context_prob:
         n_ctx = int(rng.integers(0, context_frames))  # the rollout's first chunks see fewer frames
     W = n_ctx + chunk
     if W > T:
         raise ValueError(f"clips of {T} frames cannot hold {n_ctx} context frames and a chunk of {chunk}")
     start = rng.integers(0, T - W + 1, size=b)
-    if focus is not None:
+    if first:  # what text-to-video makes: the clip's opening frames, the ones its caption describes
+        start = np.zeros(b, dtype=start.dtype)
+    elif focus is not None:
         start = np.where(focus >= 0, np.clip(focus - n_ctx + 1, 0, T - W), start)
     idx = torch.from_numpy(start)[:, None] + torch.arange(W)[None]  # (B, W)
     gather = idx[:, None, :, None, None].expand(b, c, W, h, w)

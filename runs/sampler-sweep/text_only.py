@@ -2,11 +2,13 @@
 the card's table is seed 0), fp32. `first_chunk_guidance` guides only the context-free first chunk that much (the
 later chunks at guidance 2).
 
-    python runs/sampler-sweep/text_only.py
+    python runs/sampler-sweep/text_only.py [MODEL_DIR]     # default models/worldsim-s
 
 Prints one line per setting: the share of the 24 clips (and of their frames) that show the prompt's colours and
 ball count.
 """
+
+import sys
 
 import torch
 
@@ -19,7 +21,7 @@ SETTINGS = [dict(steps=4, guidance=2.0), dict(steps=4, guidance=4.0), dict(steps
             dict(steps=4, guidance=2.0, first_chunk_guidance=6.0)]
 
 torch.manual_seed(0)
-pipe = WorldSimPipeline.from_pretrained("models/worldsim-s")
+pipe = WorldSimPipeline.from_pretrained(sys.argv[1] if len(sys.argv) > 1 else "models/worldsim-s")
 pipe.set_precision("fp32")
 pipe.set_progress_bar_config(disable=True)
 denoise = pipe.denoise
