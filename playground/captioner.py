@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -83,9 +83,10 @@ def label_targets(labels: list[dict]) -> dict[str, torch.Tensor]:
             "global": glob, "camera": camera, "occ_colour": occ_colour, "occ_kind": occ_kind}
 
 
-def captioner_loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -> torch.Tensor:
+def captioner_loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor],
+                   velocity_weight: float = 0.0) -> torch.Tensor:
     """Cross-entropy / BCE per head; per-colour heads only count the colours in the clip (kick heading: only
-    kicked ones)."""
+    kicked ones); with a velocity head and target, a smooth L1 on each colour's start velocity."""
     m = tgt["present"]  # (B, K)
     n = m.sum().clamp(min=1)
 
@@ -103,6 +104,9 @@ def captioner_loss(out: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -
     occ = tgt["global"][:, 2]
     for key in ("occ_colour", "occ_kind"):
         loss = loss + (F.cross_entropy(out[key], tgt[key], reduction="none") * occ).sum() / occ.sum().clamp(min=1)
+    if "velocity" in out and "velocity" in tgt:
+        err = F.smooth_l1_loss(out["velocity"], tgt["velocity"], reduction="none", beta=0.1).sum(-1)
+        loss = loss + velocity_weight * (err * m).sum() / n
     return loss
 
 
@@ -481,7 +485,7 @@ class Captioner(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, channels: tuple[int, ...] = (24, 24, 24), head_hidden: int = 64, size: int = 32,
-                 frame_stride: int = 2, segments: int = 8):
+                 frame_stride: int = 2, segments: int = 8, velocity_head: bool = False):
         super().__init__()
         c1, c2, c3 = channels  # the clip features: light, the tracks carry the objects
         K = len(COLOURS)
@@ -510,6 +514,9 @@ class Captioner(ModelMixin, ConfigMixin):
         self.camera = nn.Linear(head_hidden, len(CAMERA_MOTIONS))
         self.occ_colour = nn.Linear(head_hidden, len(OCCLUDER_COLOURS))
         self.occ_kind = nn.Linear(head_hidden, len(KINDS))
+        # each colour's start-of-clip velocity in the first frame's view (right, toward), trained on the
+        # simulator's own (CaptionerConfig.velocity_weight); a pilot, off in the shipped captioner
+        self.velocity = nn.Linear(head_hidden, 2) if velocity_head else None
 
     def prepare(self, frames) -> dict[str, torch.Tensor]:
         """(B, T, H, W, 3) or (T, H, W, 3) uint8 frames -> the network's inputs (`clip_features`)."""
@@ -542,9 +549,12 @@ class Captioner(ModelMixin, ConfigMixin):
         g = self.global_head(torch.cat([g_seq, f.amax((2, 3, 4)), f.std((3, 4)).mean(2), fl_seq, fl.amax(-1),
                                         c_mean, c_max], 1))
         c = c + self.refine(torch.cat([c, g[:, None].expand(B, K, -1)], -1))  # each track seen with the clip
-        return {"present": self.present(c)[..., 0], "heading": self.heading(c), "speed": self.speed(c),
-                "kick_heading": self.kick_heading(c), "flags": self.flags(c), "global": self.glob(g),
-                "camera": self.camera(g), "occ_colour": self.occ_colour(g), "occ_kind": self.occ_kind(g)}
+        out = {"present": self.present(c)[..., 0], "heading": self.heading(c), "speed": self.speed(c),
+               "kick_heading": self.kick_heading(c), "flags": self.flags(c), "global": self.glob(g),
+               "camera": self.camera(g), "occ_colour": self.occ_colour(g), "occ_kind": self.occ_kind(g)}
+        if self.velocity is not None:
+            out["velocity"] = self.velocity(c)
+        return out
 
     @torch.no_grad()
     def predict(self, feats: dict[str, torch.Tensor], mirror_average: bool = True) -> dict[str, torch.Tensor]:
@@ -556,6 +566,8 @@ class Captioner(ModelMixin, ConfigMixin):
             return out
         back = self(mirror_features(feats))
         perm = {"heading": _MIRROR_HEADING, "kick_heading": _MIRROR_HEADING, "camera": _MIRROR_CAMERA}
+        if "velocity" in back:  # the mirror's "right" is our left
+            back["velocity"] = back["velocity"] * torch.tensor([-1.0, 1.0])
         return {k: (v + (back[k][..., perm[k]] if k in perm else back[k])) / 2 for k, v in out.items()}
 
     @torch.no_grad()
@@ -660,6 +672,21 @@ class CaptionerConfig:
     # share of the clips whose scenes run at twice their time step: the same scenes seen twice as fast (walls,
     # collisions and kicks come sooner and faster; their speed words, the world's, are not learned from them)
     fast_share: float = 0.25
+    # > 0: a velocity head trained on the simulator's start-of-clip velocities (in the clip's own time), this
+    # weight beside the heading's cross-entropy; a pilot (runs/captioner-v2/README.md), 0 in the shipped recipe
+    velocity_weight: float = 0.0
+
+
+# fields added after captioners were shipped, at the values that leave the recipe as it was: a config's record
+# (config_record) leaves them out there, so older captioners' training.json still name the recipe they were trained
+# with, and the training cache keys of those recipes stay as they were
+_LATER_FIELDS = {"velocity_weight": 0.0}
+
+
+def config_record(cfg: CaptionerConfig) -> dict:
+    """`cfg` as JSON data (as in a captioner's training.json), without later fields at their old values."""
+    conf = json.loads(json.dumps(asdict(cfg)))
+    return {k: v for k, v in conf.items() if k not in _LATER_FIELDS or _LATER_FIELDS[k] != v}
 
 
 CAPTIONER_CONFIGS: dict[str, CaptionerConfig] = {
@@ -687,6 +714,34 @@ def simulate_captioned(n: int, seed: int, split: str = "train", families=(("mixe
             frames.append(f), caps.extend(r)
     order = np.random.default_rng(seed).permutation(n)
     return np.concatenate(frames)[order], [caps[i] for i in order]
+
+
+def start_velocities(n: int, seed: int, split: str = "train", families=(("mixed", 1.0),), n_frames: int = 16,
+                     time_scale: float = 1.0) -> torch.Tensor:
+    """The start-of-clip velocities (n, K, 2) (right, toward; world units per second of the clip's own time, so
+    times `time_scale`) of each palette colour in simulate_captioned's clips for the same arguments, in the same
+    order (zeros for colours not in a clip): the scenes are drawn with the same seeds and simulated, not rendered."""
+    from .world import FAMILIES
+    from .world.captions import scene_attributes
+    from .world.families import sample_scene
+
+    fams = [(f, w) for f, w in families if f in FAMILIES]
+    weights = np.array([w for _, w in fams], dtype=float)
+    counts = np.floor(weights / weights.sum() * n).astype(int)
+    counts[0] += n - counts.sum()
+    rows = []
+    for j, ((fam, _), m) in enumerate(zip(fams, counts)):
+        for child in np.random.SeedSequence(seed * 101 + j).spawn(int(m)) if m else []:
+            scene = sample_scene(fam, split, np.random.default_rng(child), n_frames)
+            if time_scale != 1.0:  # as sample_frames_batch runs it
+                scene = replace(scene, dt=scene.dt * float(time_scale)).validate()
+            attrs = scene_attributes(scene)
+            row = torch.zeros(len(COLOURS), 2)
+            for c, v in zip(attrs.colours, attrs.velocities):
+                row[COLOURS.index(c)] = torch.tensor(v, dtype=torch.float32) * float(time_scale)
+            rows.append(row)
+    order = np.random.default_rng(seed).permutation(n)
+    return torch.stack(rows)[torch.from_numpy(order)]
 
 
 def cached_simulation(cache_dir: Path | None, n: int, seed: int, **kw) -> tuple[np.ndarray, list[str]]:
@@ -727,7 +782,14 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
     feats = clip_features(frames, cfg.size, cfg.frame_stride)
     sim_s = time.time() - t0
     torch.manual_seed(cfg.seed)
-    model = Captioner(channels=cfg.channels, head_hidden=cfg.head_hidden, size=cfg.size, frame_stride=cfg.frame_stride)
+    if cfg.velocity_weight:
+        vel = [start_velocities(cfg.clips, cfg.seed + 18_000, families=cfg.families, n_frames=cfg.frames)]
+        if n_fast:
+            vel.append(start_velocities(n_fast, cfg.seed + 18_500, families=cfg.families, n_frames=cfg.frames,
+                                        time_scale=2.0))
+        targets["velocity"] = torch.cat([vel[0][: cfg.clips - n_fast], *vel[1:]])
+    model = Captioner(channels=cfg.channels, head_hidden=cfg.head_hidden, size=cfg.size, frame_stride=cfg.frame_stride,
+                      **({"velocity_head": True} if cfg.velocity_weight else {}))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
                                                 pct_start=max(0.1, 2 / cfg.steps))
@@ -740,7 +802,7 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
         tgt = {k: v[idx] for k, v in targets.items()}
         if np.random.default_rng((cfg.seed, 19, step)).random() < 0.5:  # a mirrored clip swaps left and right
             x, tgt = mirror_features(x), _mirror(tgt)
-        loss = captioner_loss(model(x), tgt)
+        loss = captioner_loss(model(x), tgt, cfg.velocity_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -754,7 +816,7 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
         out_dir = Path(out_dir)
         model.save_pretrained(out_dir)
         (out_dir / "training.json").write_text(json.dumps({
-            "config": asdict(cfg), "clips": n, "simulate_s": sim_s, "train_s": time.time() - t0 - sim_s,
+            "config": config_record(cfg), "clips": n, "simulate_s": sim_s, "train_s": time.time() - t0 - sim_s,
             "final_loss": float(np.mean(losses[-100:])), "parameters": sum(p.numel() for p in model.parameters()),
             "threads": torch.get_num_threads()}, indent=1))
     return model
@@ -775,6 +837,8 @@ def _mirror(tgt: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     mh = torch.tensor(_MIRROR_HEADING)
     t["heading"], t["kick_heading"] = mh[tgt["heading"]], mh[tgt["kick_heading"]]
     t["camera"] = torch.tensor(_MIRROR_CAMERA)[tgt["camera"]]
+    if "velocity" in tgt:
+        t["velocity"] = tgt["velocity"] * torch.tensor([-1.0, 1.0])
     return t
 
 

@@ -294,10 +294,10 @@ def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path |
     training again."""
     import hashlib
 
-    from .captioner import CAPTIONER_CONFIGS, CAPTIONER_VERSION, Captioner, train_captioner
+    from .captioner import CAPTIONER_CONFIGS, CAPTIONER_VERSION, Captioner, config_record, train_captioner
 
     ccfg = CAPTIONER_CONFIGS[cfg.captioner]
-    conf = json.loads(json.dumps(asdict(ccfg)))
+    conf = config_record(ccfg)
     key = hashlib.sha256(json.dumps([conf, CAPTIONER_VERSION], sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir / f"captioner_{cfg.captioner}_{key}"
     if (path / "config.json").exists():

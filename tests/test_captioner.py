@@ -206,3 +206,30 @@ def test_the_prediction_of_a_mirrored_clip_is_the_mirrored_prediction(shipped):
     assert torch.allclose(b["present"], a["present"], atol=1e-5)
     single = shipped.predict(feats, mirror_average=False)
     assert not torch.allclose(single["heading"], a["heading"])  # the average is not the single prediction
+
+
+def test_start_velocities_are_those_the_captions_word_and_the_velocity_head_mirrors():
+    # the velocity pilot's targets: the same seeded scenes as simulate_captioned, simulated, not rendered; worded by
+    # the grammar's heading rule they give every ball's heading in its caption, fast clips too (their velocities in
+    # the clip's own time, twice the world's)
+    import dataclasses
+
+    from playground.captioner import (CAPTIONER_CONFIGS, CaptionerConfig, mirror_features, simulate_captioned,
+                                      soft_heading, start_velocities, train_captioner)
+    from playground.enrich import COLOURS
+    from playground.world.captions import HEADINGS
+
+    fams = CaptionerConfig.families
+    for ts in (1.0, 2.0):
+        _, caps = simulate_captioned(12, 5, families=fams, time_scale=ts)
+        v = start_velocities(12, 5, families=fams, time_scale=ts) / ts
+        for i, c in enumerate(caps):
+            for col, h in prompt_attributes(c)["motion"].items():
+                word = soft_heading(v[i, COLOURS.index(col)], soft_deg=1e-3, soft_speed=1e-4).argmax()
+                assert HEADINGS[int(word)] == h, (ts, i, col)
+    model = train_captioner(dataclasses.replace(CAPTIONER_CONFIGS["tiny"], velocity_weight=1.0), None, None,
+                            log=lambda s: None)
+    assert model.config.velocity_head
+    feats = model.prepare(sample_clip("inertia", "train", seed=3).frames)
+    a, b = model.predict(feats), model.predict(mirror_features(feats))
+    assert torch.allclose(b["velocity"], a["velocity"] * torch.tensor([-1.0, 1.0]), atol=1e-5)
