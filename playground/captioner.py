@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -700,20 +700,26 @@ def simulate_captioned(n: int, seed: int, split: str = "train", families=(("mixe
     """n rich-captioned simulator clips (frames (n, T, size, size, 3) uint8, captions), families mixed in the
     given shares (families the world does not have are left out), each scene's time step times `time_scale`;
     deterministic for the arguments."""
-    from .world import FAMILIES, sample_frames_batch
+    from .world import sample_frames_batch
+
+    frames, caps = [], []
+    for fam, m, fam_seed in _family_batches(n, seed, families):
+        f, r, _ = sample_frames_batch(m, seed=fam_seed, family=fam, split=split, n_frames=n_frames, height=size,
+                                      width=size, time_scale=time_scale)
+        frames.append(f), caps.extend(r)
+    order = np.random.default_rng(seed).permutation(n)
+    return np.concatenate(frames)[order], [caps[i] for i in order]
+
+
+def _family_batches(n: int, seed: int, families) -> list[tuple[str, int, int]]:
+    """simulate_captioned's batches: (family, clips, batch seed) for the families the world has, in their shares."""
+    from .world import FAMILIES
 
     fams = [(f, w) for f, w in families if f in FAMILIES]
     weights = np.array([w for _, w in fams], dtype=float)
     counts = np.floor(weights / weights.sum() * n).astype(int)
     counts[0] += n - counts.sum()
-    frames, caps = [], []
-    for j, ((fam, _), m) in enumerate(zip(fams, counts)):
-        if m:
-            f, r, _ = sample_frames_batch(int(m), seed=seed * 101 + j, family=fam, split=split, n_frames=n_frames,
-                                          height=size, width=size, time_scale=time_scale)
-            frames.append(f), caps.extend(r)
-    order = np.random.default_rng(seed).permutation(n)
-    return np.concatenate(frames)[order], [caps[i] for i in order]
+    return [(fam, int(m), seed * 101 + j) for j, ((fam, _), m) in enumerate(zip(fams, counts)) if m]
 
 
 def start_velocities(n: int, seed: int, split: str = "train", families=(("mixed", 1.0),), n_frames: int = 16,
@@ -721,20 +727,12 @@ def start_velocities(n: int, seed: int, split: str = "train", families=(("mixed"
     """The start-of-clip velocities (n, K, 2) (right, toward; world units per second of the clip's own time, so
     times `time_scale`) of each palette colour in simulate_captioned's clips for the same arguments, in the same
     order (zeros for colours not in a clip): the scenes are drawn with the same seeds and simulated, not rendered."""
-    from .world import FAMILIES
     from .world.captions import scene_attributes
-    from .world.families import sample_scene
+    from .world.clip import batch_scenes
 
-    fams = [(f, w) for f, w in families if f in FAMILIES]
-    weights = np.array([w for _, w in fams], dtype=float)
-    counts = np.floor(weights / weights.sum() * n).astype(int)
-    counts[0] += n - counts.sum()
     rows = []
-    for j, ((fam, _), m) in enumerate(zip(fams, counts)):
-        for child in np.random.SeedSequence(seed * 101 + j).spawn(int(m)) if m else []:
-            scene = sample_scene(fam, split, np.random.default_rng(child), n_frames)
-            if time_scale != 1.0:  # as sample_frames_batch runs it
-                scene = replace(scene, dt=scene.dt * float(time_scale)).validate()
+    for fam, m, fam_seed in _family_batches(n, seed, families):
+        for scene in batch_scenes(m, fam_seed, fam, split, n_frames, time_scale):
             attrs = scene_attributes(scene)
             row = torch.zeros(len(COLOURS), 2)
             for c, v in zip(attrs.colours, attrs.velocities):

@@ -75,6 +75,15 @@ def sample_clip(family: str = "mixed", split: str = "train", seed: int = 0, n_fr
     return make_clip(sample_scene(family, split, np.random.default_rng(seed), n_frames), height, width)
 
 
+def batch_scenes(n: int, seed: int, family: str = "mixed", split: str = "train", n_frames: int = 16,
+                 time_scale: float = 1.0):
+    """The scenes of sample_frames_batch(n, seed, ...), in order, each from its own child seed, its time step times
+    `time_scale`: for what a batch's clips are without rendering them."""
+    for child in np.random.SeedSequence(seed).spawn(n):
+        scene = sample_scene(family, split, np.random.default_rng(child), n_frames)
+        yield replace(scene, dt=scene.dt * float(time_scale)).validate() if time_scale != 1.0 else scene
+
+
 def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "train", n_frames: int = 16,
                         height: int = 32, width: int = 32, with_actions: bool = False, time_scale: float = 1.0):
     """n clips' frames (n, T, H, W, 3) uint8 with their rich and short captions; deterministic for `seed`.
@@ -90,10 +99,7 @@ def sample_frames_batch(n: int, seed: int, family: str = "mixed", split: str = "
     check_size(height, width, 2)
     frames = np.empty((n, n_frames, height, width, 3), dtype=np.uint8)
     rich, short, acts = [], [], []
-    for i, child in enumerate(np.random.SeedSequence(seed).spawn(n)):
-        scene = sample_scene(family, split, np.random.default_rng(child), n_frames)
-        if time_scale != 1.0:
-            scene = replace(scene, dt=scene.dt * float(time_scale)).validate()
+    for i, scene in enumerate(batch_scenes(n, seed, family, split, n_frames, time_scale)):
         traj, _, _, out = _simulate_and_render(scene, height, width)
         frames[i] = out.frames
         rich.append(rich_caption(scene, traj))
