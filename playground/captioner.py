@@ -677,16 +677,17 @@ class CaptionerConfig:
     velocity_weight: float = 0.0
 
 
-# fields added after captioners were shipped, at the values that leave the recipe as it was: a config's record
-# (config_record) leaves them out there, so older captioners' training.json still name the recipe they were trained
-# with, and the training cache keys of those recipes stay as they were
-_LATER_FIELDS = {"velocity_weight": 0.0}
+def config_from_record(record: dict) -> CaptionerConfig | None:
+    """The CaptionerConfig that a captioner's training.json names (JSON lists back to tuples; fields the record
+    lacks were added later and take their defaults, which keep the recipe as it was), or None for a record with
+    fields this version does not have."""
+    def tup(v):
+        return tuple(tup(x) for x in v) if isinstance(v, list) else v
 
-
-def config_record(cfg: CaptionerConfig) -> dict:
-    """`cfg` as JSON data (as in a captioner's training.json), without later fields at their old values."""
-    conf = json.loads(json.dumps(asdict(cfg)))
-    return {k: v for k, v in conf.items() if k not in _LATER_FIELDS or _LATER_FIELDS[k] != v}
+    try:
+        return CaptionerConfig(**{k: tup(v) for k, v in record.items()})
+    except TypeError:
+        return None
 
 
 CAPTIONER_CONFIGS: dict[str, CaptionerConfig] = {
@@ -787,7 +788,7 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
                                         time_scale=2.0))
         targets["velocity"] = torch.cat([vel[0][: cfg.clips - n_fast], *vel[1:]])
     model = Captioner(channels=cfg.channels, head_hidden=cfg.head_hidden, size=cfg.size, frame_stride=cfg.frame_stride,
-                      **({"velocity_head": True} if cfg.velocity_weight else {}))
+                      velocity_head=cfg.velocity_weight > 0)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
                                                 pct_start=max(0.1, 2 / cfg.steps))
@@ -814,7 +815,7 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
         out_dir = Path(out_dir)
         model.save_pretrained(out_dir)
         (out_dir / "training.json").write_text(json.dumps({
-            "config": config_record(cfg), "clips": n, "simulate_s": sim_s, "train_s": time.time() - t0 - sim_s,
+            "config": asdict(cfg), "clips": n, "simulate_s": sim_s, "train_s": time.time() - t0 - sim_s,
             "final_loss": float(np.mean(losses[-100:])), "parameters": sum(p.numel() for p in model.parameters()),
             "threads": torch.get_num_threads()}, indent=1))
     return model

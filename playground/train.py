@@ -294,10 +294,10 @@ def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path |
     training again."""
     import hashlib
 
-    from .captioner import CAPTIONER_CONFIGS, CAPTIONER_VERSION, Captioner, config_record, train_captioner
+    from .captioner import CAPTIONER_CONFIGS, CAPTIONER_VERSION, Captioner, config_from_record, train_captioner
 
     ccfg = CAPTIONER_CONFIGS[cfg.captioner]
-    conf = config_record(ccfg)
+    conf = json.loads(json.dumps(asdict(ccfg)))
     key = hashlib.sha256(json.dumps([conf, CAPTIONER_VERSION], sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir / f"captioner_{cfg.captioner}_{key}"
     if (path / "config.json").exists():
@@ -309,8 +309,13 @@ def load_or_train_captioner(cfg: TrainConfig, cache_dir: Path, model_dir: Path |
 
     candidates = [] if model_dir is None else [Path(model_dir) / "captioner"]
     candidates.append(DEFAULT_MODEL_DIR / "captioner")  # the shipped one, when a run writes its model elsewhere
-    shipped = next((c for c in candidates if (c / "training.json").is_file()
-                    and json.loads((c / "training.json").read_text()).get("config") == conf), None)
+    def trained_with(folder: Path):  # the config a captioner folder was trained with, or None
+        if not (folder / "training.json").is_file():
+            return None
+        record = json.loads((folder / "training.json").read_text()).get("config")
+        return None if record is None else config_from_record(record)
+
+    shipped = next((c for c in candidates if trained_with(c) == ccfg), None)
     if shipped is not None:
         shutil.copytree(shipped, tmp)
     else:
