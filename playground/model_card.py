@@ -89,9 +89,8 @@ def render_card(model_dir: Path, evaluation: dict | None, probes: dict | None, n
         f"{cfg['ema_decay']}, grad clip {cfg['grad_clip']}, text dropout {cfg['text_dropout']}, "
         + (f"windows of {cfg['context_frames']} context frames and the chunk after them, "
            f"{int(cfg['short_context_prob'] * 100)}% with fewer (0 = the text-only first chunk)"
-           + (f", {int(cfg['first_chunk_prob'] * 100)}% of the batches from step {min(cfg['lr_restarts'])} the "
-              "text-only first chunk (each clip's first frame, no context)"
-              if cfg.get("first_chunk_prob") and cfg.get("lr_restarts") else "")
+           + (f", {int(cfg['first_chunk_prob'] * 100)}% the text-only first chunk (each clip's first frame, no "
+              "context)" if cfg.get("first_chunk_prob") else "")
            + f", the context noised to a level drawn up to {cfg['max_context_sigma']:g} and told to the model"
            if cfg.get("objective") == "next_chunk"
            else f"{int(cfg['no_obs_prob'] * 100)}% text-to-video and otherwise 1..T-1 observed frames")
