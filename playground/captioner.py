@@ -237,6 +237,23 @@ def camera_pose(move: str, offset: float) -> tuple[np.ndarray, np.ndarray]:
     return R, -R.T @ Rt[:, 3]
 
 
+def camera_poses(moves: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """camera_pose for many (move index into CAMERA_MOVES, offset) pairs at once: R (N, 3, 3), eye (N, 3). An orbit
+    turns the first-frame camera about the world's y axis through the point it looks at (the origin), a turn in
+    place turns its axes alone, a pan moves it along its right axis (a test checks these against camera_pose)."""
+    R0, e0 = camera_pose("pan", 0.0)
+    moves, offsets = np.asarray(moves), np.asarray(offsets, dtype=np.float64)
+    c, s = np.cos(offsets), np.sin(offsets)
+    Q = np.zeros(offsets.shape + (3, 3))
+    Q[..., 0, 0], Q[..., 0, 2], Q[..., 1, 1], Q[..., 2, 0], Q[..., 2, 2] = c, s, 1.0, -s, c
+    pan = moves == CAMERA_MOVES.index("pan")
+    orbit = (moves == CAMERA_MOVES.index("orbit"))[..., None]
+    Q[pan] = np.eye(3)
+    R = R0 @ np.where(orbit[..., None], np.swapaxes(Q, -1, -2), Q)
+    eye = np.where(orbit, Q @ e0, e0) + np.where(pan, offsets, 0.0)[..., None] * R0[0]
+    return R, eye
+
+
 def _floor_warps(height: int, width: int) -> torch.Tensor:
     """For every (move, offset) of the search: where each pixel of the moved camera's image finds the same floor
     point in the first frame's image, as grid_sample coordinates (len(CAMERA_MOVES) * len(CAMERA_OFFSETS), H, W, 2);
@@ -270,43 +287,59 @@ def _floor_warps(height: int, width: int) -> torch.Tensor:
 _WARPS: dict = {}
 
 
-def register_camera(gray: torch.Tensor, floor: torch.Tensor, frames: tuple[int, ...]) -> list[list[tuple]]:
-    """The camera's move and offset from the first frame to each of `frames`, found by registering the floor:
+def _register(gray: torch.Tensor, floor: torch.Tensor, frames: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The camera's move and offset from the first frame to each of `frames` that the clip has, found by
+    registering the floor:
     for every (move, offset) of the search, the first frame warped through the floor plane's homography is compared
     with frame k on the pixels that are floor in both (mean squared difference; the still camera is offset 0 of
     every move); the best one, its offset refined by a parabola through its neighbours. gray (B, T, H, W) in [0, 1],
-    floor (B, T, H, W) in [0, 1]. Returns per clip a list of (move, offset) per frame in `frames`."""
+    floor (B, T, H, W) in [0, 1]. Returns the move (index into CAMERA_MOVES) and offset, (B, F) each.
+
+    The weighted squared differences of all warps and frames are three batched matrix products (the warped
+    frame's floor weight times its value squared, its value, and 1, against frame k's floor weight times 1, twice
+    its value and its value squared), so registering every frame of a clip costs little more than one."""
     B, T, H, W = gray.shape
     grids = _floor_warps(H, W)  # (G, H, W, 2)
-    G = grids.shape[0]
+    G, n_off = grids.shape[0], len(CAMERA_OFFSETS)
+    ref = gray[:, :1].mean((2, 3), keepdim=True)  # centred: the squares' expansion keeps its precision in float32
     src = torch.cat([gray[:, :1], floor[:, :1]], 1)  # (B, 2, H, W)
     warped = F.grid_sample(src.repeat_interleave(G, 0), grids.repeat(B, 1, 1, 1), align_corners=False,
-                           padding_mode="zeros").view(B, G, 2, H, W)
-    n_off = len(CAMERA_OFFSETS)
+                           padding_mode="zeros").view(B, G, 2, H * W)
+    a, wf = warped[:, :, 0] - ref.flatten(1)[:, :, None], warped[:, :, 1]  # the warped first frame, its floor weight
+    ks = [k for k in frames if k < T]
+    fk = (floor[:, ks] ** 2).flatten(2).transpose(1, 2)  # (B, P, F): frame k's floor weight
+    bk = (gray[:, ks] - ref).flatten(2).transpose(1, 2)
+    sq = torch.bmm(wf * a * a, fk) - 2 * torch.bmm(wf * a, fk * bk) + torch.bmm(wf, fk * bk * bk)  # sum of w (a - b)^2
+    seen = torch.bmm(wf, fk)  # (B, G, F): sum of w
+    err = sq.clamp(min=0) / seen.clamp(min=1.0) + 1e3 * (seen < 0.25 * H * W)  # too little floor in both: not this move
+    err = err.view(B, len(CAMERA_MOVES), n_off, len(ks))
+    best = err.flatten(1, 2).argmin(1)  # (B, F)
+    m, i = best // n_off, best % n_off
+    c = n_off // 2  # offset 0: the still camera, the same pose for every move
+    near = err[:, :, [c - 1, c + 1]].amin(2).argmin(1)  # (B, F): the move whose small offsets fit best
+    m = torch.where(i == c, near, m)
+    inner = (i > 0) & (i < n_off - 1)
+    e3 = torch.stack([err.gather(2, (i + d).clamp(0, n_off - 1)[:, None, None].expand(-1, len(CAMERA_MOVES), 1, -1))[:, :, 0]
+                      for d in (-1, 0, 1)], -1)  # (B, moves, F, 3)
+    e_m, e_0, e_p = e3.gather(1, m[:, None, :, None].expand(-1, 1, -1, 3))[:, 0].unbind(-1)  # (B, F)
+    curv = e_m - 2 * e_0 + e_p
+    step = 0.5 * (e_m - e_p) / curv.where(curv > 1e-12, torch.ones_like(curv))
+    step = step.clamp(-0.5, 0.5) * ((curv > 1e-12) & inner)
+    off = torch.as_tensor(CAMERA_OFFSETS)[i] + step * (CAMERA_OFFSETS[1] - CAMERA_OFFSETS[0])
+    return m, off
+
+
+def register_camera(gray: torch.Tensor, floor: torch.Tensor, frames: tuple[int, ...]) -> list[list[tuple]]:
+    """The camera's move and offset from the first frame to each of `frames` (see _register), per clip a list of
+    (move, offset) per frame in `frames`; ("pan", 0.0) for frames the clip does not have."""
+    B, T = gray.shape[:2]
+    m, off = _register(gray, floor, frames)
     out = [[] for _ in range(B)]
+    j = 0
     for k in frames:
-        if k >= T:
-            for o in out:
-                o.append(("pan", 0.0))
-            continue
-        w = warped[:, :, 1] * floor[:, k, None] ** 2
-        err = (w * (warped[:, :, 0] - gray[:, k, None]) ** 2).sum((2, 3)) / w.sum((2, 3)).clamp(min=1.0)
-        err = err + 1e3 * (w.sum((2, 3)) < 0.25 * H * W)  # too little floor seen in both: not this move
-        best = err.argmin(1)
         for b in range(B):
-            j = int(best[b])
-            m, i = divmod(j, n_off)
-            c = n_off // 2  # offset 0: the still camera, the same pose for every move
-            if i == c:  # refine along the move whose small offsets fit best
-                near = err[b].view(len(CAMERA_MOVES), n_off)[:, [c - 1, c + 1]].amin(1)
-                m = int(near.argmin())
-            off = float(CAMERA_OFFSETS[i])
-            if 0 < i < n_off - 1:
-                e_m, e_0, e_p = (float(err[b, m * n_off + i + d]) for d in (-1, 0, 1))
-                curv = e_m - 2 * e_0 + e_p
-                if curv > 1e-12:
-                    off += float(np.clip(0.5 * (e_m - e_p) / curv, -0.5, 0.5)) * (CAMERA_OFFSETS[1] - CAMERA_OFFSETS[0])
-            out[b].append((CAMERA_MOVES[m], off))
+            out[b].append((CAMERA_MOVES[int(m[b, j])], float(off[b, j])) if k < T else ("pan", 0.0))
+        j += k < T
     return out
 
 
@@ -357,6 +390,76 @@ def start_motion(xi: torch.Tensor, dt: float = 0.1) -> torch.Tensor:
     return out.clamp(-5, 5)
 
 
+FIT_SPANS = (2, 3, 4, 5, 6, 8, 10, 12, 15)  # start_fits' spans: frames 0..k for each k
+FIT_FEATURES = 4  # per span: velocity (right, toward), RMS residual, share of the span's frames used
+
+
+APPARENT_RADIUS = 0.935  # a ball's mask radius sqrt(mass / pi) over its projected radius (runs/captioner-v3/radius.py)
+
+
+def start_fits(xi: torch.Tensor, dt: float = 0.1, size_radius: bool = True) -> torch.Tensor:
+    """Straight-line fits of each colour's ground track from the start of the clip: (B, K, len(FIT_SPANS), 4) =
+    the least-squares velocity (right, toward; world units per second) over frames 0..k for each k in FIT_SPANS,
+    the RMS residual of the fit (world units) and the share of the span's frames it used, from full-rate frames xi
+    (B, 3, T, H, W) in [0, 255]; zeros where fewer than two frames are usable.
+
+    A rolling ball keeps its velocity until a wall, another ball or a kick changes it (the world has no friction),
+    so its ground track is a straight line up to its first event: the longest span whose residual stays at the
+    pixel noise gives its start heading far more precisely than the first few frames (measured in
+    docs/captions.md), and a residual that jumps says where the line ends. Each frame's centroid ray is taken to
+    the plane of the ball's centre through that frame's camera as _register finds it, at the ball's own radius
+    (`size_radius`: where on its ray its apparent size fits, the median over the frames; under a still camera a
+    wrong radius only scales the track about the camera's foot, which keeps its heading, but a moving camera's
+    foot moves, and a nominal radius then adds a share of the camera's motion to the ball's). A frame is used where the
+    colour is seen and its mask does not touch the image border (a ball cut by the border has its centroid pulled
+    inward); the fit bridges frames in which the ball is hidden."""
+    from .world.camera import intrinsics
+    from .world.scene import CameraSpec
+
+    B, _, T, H, W = xi.shape
+    K = len(COLOURS)
+    aff = palette_affinity(xi)
+    mass, cx, cy, _ = mask_centroids(aff)  # (B, K, T)
+    u, v = to_pixels(cx, cy, H, W)
+    edge = torch.zeros(H, W, dtype=torch.bool)
+    edge[0], edge[-1], edge[:, 0], edge[:, -1] = True, True, True, True
+    use = ((mass > 0.5) & ~(aff[..., edge] > 0.05).any(-1)).to(xi.dtype)  # (B, K, T)
+    m, off = _register(xi.mean(1) / 255.0, (1 - aff.sum(1)).clamp(0, 1), tuple(range(1, T)))
+    m = torch.cat([torch.full((B, 1), CAMERA_MOVES.index("pan")), m], 1)
+    off = torch.cat([torch.zeros(B, 1, dtype=off.dtype), off], 1)
+    R, eye = (torch.as_tensor(a, dtype=xi.dtype) for a in camera_poses(m.numpy(), off.numpy()))  # (B, T, 3, 3), (B, T, 3)
+    Kinv = torch.as_tensor(np.linalg.inv(intrinsics(CameraSpec().fov_deg, H, W)), dtype=xi.dtype)
+    ray = torch.stack([u, v, torch.ones_like(u)], -1) @ Kinv.T  # (B, K, T, 3) camera rays
+    ray = torch.einsum("bktc,btcw->bktw", ray, R)  # world rays from each frame's camera
+    radius = torch.full_like(u, NOMINAL_RADIUS)
+    if size_radius:  # each ball's own radius: on its ray at the depth where its apparent size fits, median of frames
+        f = float(intrinsics(CameraSpec().fov_deg, H, W)[0, 0])
+        rho = (mass.clamp(min=1e-3) / np.pi).sqrt() / APPARENT_RADIUS
+        depth = eye[:, None, :, 1] / (-ray[..., 1] + rho / f).clamp(min=1e-2)
+        r = (rho * depth / f).where(use > 0, torch.full_like(u, float("nan"))).nanmedian(-1).values
+        radius = r.nan_to_num(NOMINAL_RADIUS).clamp(0.05, 0.4)[..., None].expand_as(u)
+    s = (eye[:, None, :, 1] - radius) / (-ray[..., 1]).clamp(min=1e-2)
+    pos = (eye[:, None, :, [0, 2]] + s[..., None] * ray[..., [0, 2]]).clamp(-4, 4)  # (B, K, T, 2)
+    out = torch.zeros(B, K, len(FIT_SPANS), FIT_FEATURES, dtype=xi.dtype)
+    tt = torch.arange(T, dtype=xi.dtype) * dt
+    for j, k in enumerate(FIT_SPANS):
+        k = min(k, T - 1)
+        w, t, p = use[..., : k + 1], tt[: k + 1], pos[:, :, : k + 1]
+        s0, s1, s2 = w.sum(-1), (w * t).sum(-1), (w * t * t).sum(-1)
+        sp, stp = (w[..., None] * p).sum(-2), (w[..., None] * t[:, None] * p).sum(-2)
+        det = s0 * s2 - s1 * s1
+        ok = (s0 >= 2) & (det > 1e-6)
+        vel = (s0[..., None] * stp - s1[..., None] * sp) / det.where(ok, torch.ones_like(det))[..., None]
+        icpt = (sp - vel * s1[..., None]) / s0.clamp(min=1)[..., None]
+        res = p - icpt[..., None, :] - vel[..., None, :] * t[:, None]
+        rms = ((w * res.pow(2).sum(-1)).sum(-1) / s0.clamp(min=1)).sqrt()
+        okf = ok.to(xi.dtype)
+        out[:, :, j, :2] = vel.clamp(-5, 5) * okf[..., None]
+        out[:, :, j, 2] = rms.clamp(max=1) * okf
+        out[:, :, j, 3] = s0 / (k + 1)
+    return out
+
+
 def ground_tracks(cx: torch.Tensor, cy: torch.Tensor, mass: torch.Tensor, seen: torch.Tensor, rel: torch.Tensor,
                   height: int, width: int, dt: float = 0.1) -> torch.Tensor:
     """Where a colour is on the floor, seen through the world's camera as it stands in the first frame: (..., 8) =
@@ -389,7 +492,8 @@ def ground_tracks(cx: torch.Tensor, cy: torch.Tensor, mass: torch.Tensor, seen: 
 
 
 @torch.no_grad()
-def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64) -> dict[str, torch.Tensor]:
+def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64,
+                  fits: bool = False) -> dict[str, torch.Tensor]:
     """The captioner's parameter-free inputs from frames (B, T, H, W, 3) or (T, H, W, 3) uint8, resized (nearest)
     to size x size, every frame_stride-th frame (float16, to cache a training set):
 
@@ -397,11 +501,15 @@ def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64
     geo (B, K, T, GEO): per colour and frame, log(1 + mask mass), centroid x, y and spread x, y in [-1, 1] (0 where
         the colour is not seen), distance to the nearest other seen colour, distance of the centroid to the edge,
         centroid velocity x, y to the next frame in pixels per frame;
-    m8 (B, K, T, size/4, size/4): each colour's mask on the feature grid, summing to 1 where it is seen."""
+    m8 (B, K, T, size/4, size/4): each colour's mask on the feature grid, summing to 1 where it is seen;
+    flow: the floor's image motion (floor_flow); start: start_motion from the full-rate frames; with `fits`, also
+    fits: start_fits from the full-rate frames."""
     x = torch.as_tensor(np.ascontiguousarray(frames))
     if x.dim() == 4:
         x = x[None]
     out: dict[str, list] = {"half": [], "geo": [], "m8": [], "flow": [], "start": []}
+    if fits:
+        out["fits"] = []
     for i in range(0, x.shape[0], chunk):
         xf = rearrange(x[i : i + chunk, : max(START_WINDOWS) + 1].float(), "b t h w c -> b c t h w")
         xi = rearrange(x[i : i + chunk, ::frame_stride].float(), "b t h w c -> b c t h w")
@@ -409,6 +517,11 @@ def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64
             xi = F.interpolate(xi, size=(xi.shape[2], size, size), mode="nearest")
             xf = F.interpolate(xf, size=(xf.shape[2], size, size), mode="nearest")
         out["start"].append(start_motion(xf).half())
+        if fits:
+            xa = rearrange(x[i : i + chunk].float(), "b t h w c -> b c t h w")
+            if xa.shape[-2:] != (size, size):
+                xa = F.interpolate(xa, size=(xa.shape[2], size, size), mode="nearest")
+            out["fits"].append(start_fits(xa).half())
         B, _, T, H, W = xi.shape
         K = len(COLOURS)
         aff = palette_affinity(xi)  # (B, K, T, H, W)
@@ -454,7 +567,11 @@ def mirror_features(feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     flow[:, :, :, 0] = -flow[:, :, :, 0]
     start = feats["start"].clone()
     start[..., 0] = -start[..., 0]
-    return {"half": feats["half"].flip(-1), "geo": geo, "m8": feats["m8"].flip(-1), "flow": flow, "start": start}
+    out = {"half": feats["half"].flip(-1), "geo": geo, "m8": feats["m8"].flip(-1), "flow": flow, "start": start}
+    if "fits" in feats:
+        out["fits"] = feats["fits"].clone()
+        out["fits"][..., 0] = -out["fits"][..., 0]
+    return out
 
 
 _SECTORS = torch.tensor([0.0, 45, 90, 135, 180, -135, -90, -45])  # HEADINGS[1:]'s centres, degrees
@@ -485,7 +602,7 @@ class Captioner(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, channels: tuple[int, ...] = (24, 24, 24), head_hidden: int = 64, size: int = 32,
-                 frame_stride: int = 2, segments: int = 8, velocity_head: bool = False):
+                 frame_stride: int = 2, segments: int = 8, velocity_head: bool = False, start_fits: bool = False):
         super().__init__()
         c1, c2, c3 = channels  # the clip features: light, the tracks carry the objects
         K = len(COLOURS)
@@ -498,6 +615,8 @@ class Captioner(ModelMixin, ConfigMixin):
         self.track = nn.Sequential(nn.Conv1d(e + K, head_hidden, 3, padding=1), nn.GELU(),
                                    nn.Conv1d(head_hidden, head_hidden, 3, padding=1), nn.GELU())
         n_start = len(START_WINDOWS) * START_ESTIMATES * (2 + len(HEADINGS))  # start_motion's velocities and their headings
+        if start_fits:  # start_fits' velocities, residuals, shares and headings
+            n_start += len(FIT_SPANS) * (FIT_FEATURES + len(HEADINGS))
         self.colour_head = nn.Sequential(nn.Linear(head_hidden * (segments + 1) + n_start, head_hidden), nn.GELU())
         self.refine = nn.Sequential(nn.Linear(2 * head_hidden, head_hidden), nn.GELU())
         self.present = nn.Linear(head_hidden, 1)
@@ -520,7 +639,7 @@ class Captioner(ModelMixin, ConfigMixin):
 
     def prepare(self, frames) -> dict[str, torch.Tensor]:
         """(B, T, H, W, 3) or (T, H, W, 3) uint8 frames -> the network's inputs (`clip_features`)."""
-        return clip_features(frames, self.config.size, self.config.frame_stride)
+        return clip_features(frames, self.config.size, self.config.frame_stride, fits=self.config.start_fits)
 
     def forward(self, feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         half, geo, m8 = feats["half"].float(), feats["geo"].float(), feats["m8"].float()
@@ -537,6 +656,10 @@ class Captioner(ModelMixin, ConfigMixin):
         summary = torch.cat([F.adaptive_avg_pool1d(tr, S), tr.amax(-1, keepdim=True)], -1)
         start = feats["start"].float()  # (B, K, windows, 3, 2)
         start = torch.cat([start, soft_heading(start)], -1).flatten(2)
+        if self.config.start_fits:
+            fits = feats["fits"].float()  # (B, K, spans, 4)
+            fits = torch.cat([fits[..., :2], 20 * fits[..., 2:3], fits[..., 3:], soft_heading(fits[..., :2])], -1)
+            start = torch.cat([start, fits.flatten(2)], -1)
         c = self.colour_head(torch.cat([rearrange(summary, "(b k) e s -> b k (s e)", b=B), start], -1))
         # the clip: its features over time, and the tracks of the colours seen in it (how the balls move says
         # gravity; all of them moving alike says the camera moves)
@@ -675,6 +798,9 @@ class CaptionerConfig:
     # > 0: a velocity head trained on the simulator's start-of-clip velocities (in the clip's own time), this
     # weight beside the heading's cross-entropy; a pilot (runs/captioner-v2/README.md), 0 in the shipped recipe
     velocity_weight: float = 0.0
+    # straight-line fits of each colour's ground track from the start (start_fits) as inputs beside start_motion's;
+    # False here (the recipe before them, which older captioners' records name), True in the shipped recipe
+    start_fits: bool = False
 
 
 def config_from_record(record: dict) -> CaptionerConfig | None:
@@ -691,7 +817,7 @@ def config_from_record(record: dict) -> CaptionerConfig | None:
 
 
 CAPTIONER_CONFIGS: dict[str, CaptionerConfig] = {
-    "default": CaptionerConfig(),
+    "default": CaptionerConfig(start_fits=True),  # the shipped recipe (docs/captions.md)
     "tiny": CaptionerConfig(clips=48, steps=10, batch=8, channels=(8, 8, 8), head_hidden=16),
 }
 
@@ -778,7 +904,7 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
     targets = label_targets([prompt_attributes(c) for c in captions])
     if n_fast:
         targets["speed"][cfg.clips - n_fast:] = -100  # their speed words name the world's speed, not the clip's
-    feats = clip_features(frames, cfg.size, cfg.frame_stride)
+    feats = clip_features(frames, cfg.size, cfg.frame_stride, fits=cfg.start_fits)
     sim_s = time.time() - t0
     torch.manual_seed(cfg.seed)
     if cfg.velocity_weight:
@@ -788,7 +914,7 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
                                         time_scale=2.0))
         targets["velocity"] = torch.cat([vel[0][: cfg.clips - n_fast], *vel[1:]])
     model = Captioner(channels=cfg.channels, head_hidden=cfg.head_hidden, size=cfg.size, frame_stride=cfg.frame_stride,
-                      velocity_head=cfg.velocity_weight > 0)
+                      velocity_head=cfg.velocity_weight > 0, start_fits=cfg.start_fits)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
                                                 pct_start=max(0.1, 2 / cfg.steps))

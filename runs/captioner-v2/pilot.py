@@ -5,7 +5,8 @@
 Clips are cached in cache/ (the same ones `python -m playground caption train/eval` use). The rows of
 docs/captions.md's pilot table were made with this harness while the front end grew; only the shipped front end is
 still in the code, so today it reproduces the rows of that front end (e.g. '{"steps": 4000, "clips": 12000}').
-The other pilots here (resolution.py, velocity.py) use its pieces.
+The other pilots here (resolution.py, velocity.py) use its pieces. It builds on CaptionerConfig(), the recipe before
+start_fits; pass "start_fits": true for the shipped recipe (runs/captioner-v3/README.md).
 """
 
 import dataclasses
