@@ -236,6 +236,18 @@ def test_describe_video_names_what_it_needs():
         describe_video(Captioner(channels=(8, 8, 8), head_hidden=16), np.zeros((4, 32, 32), np.uint8))
 
 
+def test_the_shipped_captioner_describes_videos_of_any_length_and_size(shipped):
+    # the Generate tab captions what the model made: one frame (no motion to fit), two, and a 32x48 clip; a single
+    # frame's balls are read as still, and every caption names the clip's colours
+    clip = sample_clip("inertia", "train", seed=3, n_frames=16, height=32, width=48)
+    colours = prompt_attributes(clip.caption)["colours"]
+    for T in (1, 2, 16):
+        text, labels = describe_video(shipped, clip.frames[:T])
+        assert labels["colours"] == colours and text.startswith(("A scene", "One", "Two", "Three", "Four")), (T, text)
+        if T == 1:
+            assert set(labels["motion"].values()) <= {"still"}, labels["motion"]
+
+
 def test_caption_describe_command_prints_a_caption_and_rejects_a_missing_file(shipped, tmp_path, capsys):
     from playground.__main__ import main
 
