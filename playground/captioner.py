@@ -343,6 +343,27 @@ def register_camera(gray: torch.Tensor, floor: torch.Tensor, frames: tuple[int, 
     return out
 
 
+def _world_rays(u: torch.Tensor, v: torch.Tensor, moves: torch.Tensor, offsets: torch.Tensor, height: int,
+                width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The world rays through pixels u, v (B, K, F) seen by each clip's camera of each frame, moved (moves, offsets
+    (B, F), as _register gives them) from the first-frame pose: rays (B, K, F, 3) with unit camera depth, and the
+    cameras' centres (B, F, 3)."""
+    from .world.camera import intrinsics
+    from .world.scene import CameraSpec
+
+    R, eye = (torch.as_tensor(a, dtype=u.dtype) for a in camera_poses(moves.numpy(), offsets.numpy()))
+    Kinv = torch.as_tensor(np.linalg.inv(intrinsics(CameraSpec().fov_deg, height, width)), dtype=u.dtype)
+    ray = torch.stack([u, v, torch.ones_like(u)], -1) @ Kinv.T  # camera rays
+    return torch.einsum("bkfc,bfcw->bkfw", ray, R), eye
+
+
+def _on_ball_plane(ray: torch.Tensor, eye: torch.Tensor, radius) -> torch.Tensor:
+    """Where rays (B, K, F, 3) from cameras at eye (B, F, 3) meet the plane of a ball's centre at `radius` (a number
+    or (B, K, F)): ground points (B, K, F, 2), right and toward."""
+    s = (eye[:, None, :, 1] - radius) / (-ray[..., 1]).clamp(min=1e-2)
+    return (eye[:, None, :, [0, 2]] + s[..., None] * ray[..., [0, 2]]).clamp(-4, 4)
+
+
 START_ESTIMATES = 3  # start_motion's estimates per window
 
 
@@ -360,9 +381,6 @@ def start_motion(xi: torch.Tensor, dt: float = 0.1) -> torch.Tensor:
     pixel noise, a shorter one ends before a wall bounce, a collision or a kick: the network sees them all. (A
     straight ground track fitted to every frame's ray did not help a falling ball: its motion toward or away from
     the camera keeps the ray's direction, so only the apparent size or a floor contact shows it.)"""
-    from .world.camera import intrinsics
-    from .world.scene import CameraSpec
-
     B, _, T, H, W = xi.shape
     K = len(COLOURS)
     aff = palette_affinity(xi)
@@ -373,20 +391,15 @@ def start_motion(xi: torch.Tensor, dt: float = 0.1) -> torch.Tensor:
     plane, d = on_plane(u, v)  # (B, K, T, 2)
     sized = at_depth(d, mass)
     windows = [k for k in START_WINDOWS if k < T]
-    poses = register_camera(xi.mean(1) / 255.0, (1 - aff.sum(1)).clamp(0, 1), tuple(windows))
-    Kinv = torch.as_tensor(np.linalg.inv(intrinsics(CameraSpec().fov_deg, H, W)), dtype=xi.dtype)
+    moves, offsets = _register(xi.mean(1) / 255.0, (1 - aff.sum(1)).clamp(0, 1), tuple(windows))
+    ray, eye = _world_rays(u[..., windows], v[..., windows], moves, offsets, H, W)  # the camera of each window's end
+    pos = _on_ball_plane(ray, eye, NOMINAL_RADIUS)  # (B, K, windows, 2)
     out = torch.zeros(B, K, len(START_WINDOWS), START_ESTIMATES, 2, dtype=xi.dtype)
     for j, k in enumerate(windows):
         ok = alive[:, :, k, None] / (k * dt)
         out[:, :, j, 0] = (plane[:, :, k] - plane[:, :, 0]) * ok
         out[:, :, j, 1] = (sized[:, :, k] - sized[:, :, 0]) * ok
-        R, eye = (torch.as_tensor(np.stack(x), dtype=xi.dtype) for x in zip(*(camera_pose(*poses[b][j])
-                                                                              for b in range(B))))
-        ray = torch.stack([u[:, :, k], v[:, :, k], torch.ones_like(u[:, :, k])], -1) @ Kinv.T  # (B, K, 3)
-        ray = torch.einsum("bkc,bcw->bkw", ray, R)  # world rays from the camera of frame k
-        t = (eye[:, None, 1] - NOMINAL_RADIUS) / (-ray[..., 1]).clamp(min=1e-2)
-        pos = (eye[:, None, [0, 2]] + t[..., None] * ray[..., [0, 2]]).clamp(-4, 4)
-        out[:, :, j, 2] = (pos - plane[:, :, 0]) * ok
+        out[:, :, j, 2] = (pos[:, :, j] - plane[:, :, 0]) * ok
     return out.clamp(-5, 5)
 
 
@@ -427,10 +440,7 @@ def start_fits(xi: torch.Tensor, dt: float = 0.1, size_radius: bool = True) -> t
     m, off = _register(xi.mean(1) / 255.0, (1 - aff.sum(1)).clamp(0, 1), tuple(range(1, T)))
     m = torch.cat([torch.full((B, 1), CAMERA_MOVES.index("pan")), m], 1)
     off = torch.cat([torch.zeros(B, 1, dtype=off.dtype), off], 1)
-    R, eye = (torch.as_tensor(a, dtype=xi.dtype) for a in camera_poses(m.numpy(), off.numpy()))  # (B, T, 3, 3), (B, T, 3)
-    Kinv = torch.as_tensor(np.linalg.inv(intrinsics(CameraSpec().fov_deg, H, W)), dtype=xi.dtype)
-    ray = torch.stack([u, v, torch.ones_like(u)], -1) @ Kinv.T  # (B, K, T, 3) camera rays
-    ray = torch.einsum("bktc,btcw->bktw", ray, R)  # world rays from each frame's camera
+    ray, eye = _world_rays(u, v, m, off, H, W)  # (B, K, T, 3) through each frame's camera, (B, T, 3)
     radius = torch.full_like(u, NOMINAL_RADIUS)
     if size_radius:  # each ball's own radius: on its ray at the depth where its apparent size fits, median of frames
         f = float(intrinsics(CameraSpec().fov_deg, H, W)[0, 0])
@@ -438,8 +448,7 @@ def start_fits(xi: torch.Tensor, dt: float = 0.1, size_radius: bool = True) -> t
         depth = eye[:, None, :, 1] / (-ray[..., 1] + rho / f).clamp(min=1e-2)
         r = (rho * depth / f).where(use > 0, torch.full_like(u, float("nan"))).nanmedian(-1).values
         radius = r.nan_to_num(NOMINAL_RADIUS).clamp(0.05, 0.4)[..., None].expand_as(u)
-    s = (eye[:, None, :, 1] - radius) / (-ray[..., 1]).clamp(min=1e-2)
-    pos = (eye[:, None, :, [0, 2]] + s[..., None] * ray[..., [0, 2]]).clamp(-4, 4)  # (B, K, T, 2)
+    pos = _on_ball_plane(ray, eye, radius)  # (B, K, T, 2)
     out = torch.zeros(B, K, len(FIT_SPANS), FIT_FEATURES, dtype=xi.dtype)
     tt = torch.arange(T, dtype=xi.dtype) * dt
     for j, k in enumerate(FIT_SPANS):
