@@ -858,24 +858,30 @@ def _family_batches(n: int, seed: int, families) -> list[tuple[str, int, int]]:
     return [(fam, int(m), seed * 101 + j) for j, ((fam, _), m) in enumerate(zip(fams, counts)) if m]
 
 
+def captioned_scenes(n: int, seed: int, split: str = "train", families=(("mixed", 1.0),), n_frames: int = 16,
+                     time_scale: float = 1.0) -> list:
+    """The scenes of simulate_captioned's clips for the same arguments, in the same order (drawn with the same
+    seeds, not rendered): what the clips are, for truth beside the frames."""
+    from .world.clip import batch_scenes
+
+    scenes = [scene for fam, m, fam_seed in _family_batches(n, seed, families)
+              for scene in batch_scenes(m, fam_seed, fam, split, n_frames, time_scale)]
+    return [scenes[i] for i in np.random.default_rng(seed).permutation(n)]
+
+
 def start_velocities(n: int, seed: int, split: str = "train", families=(("mixed", 1.0),), n_frames: int = 16,
                      time_scale: float = 1.0) -> torch.Tensor:
     """The start-of-clip velocities (n, K, 2) (right, toward; world units per second of the clip's own time, so
     times `time_scale`) of each palette colour in simulate_captioned's clips for the same arguments, in the same
-    order (zeros for colours not in a clip): the scenes are drawn with the same seeds and simulated, not rendered."""
+    order (zeros for colours not in a clip), from captioned_scenes."""
     from .world.captions import scene_attributes
-    from .world.clip import batch_scenes
 
-    rows = []
-    for fam, m, fam_seed in _family_batches(n, seed, families):
-        for scene in batch_scenes(m, fam_seed, fam, split, n_frames, time_scale):
-            attrs = scene_attributes(scene)
-            row = torch.zeros(len(COLOURS), 2)
-            for c, v in zip(attrs.colours, attrs.velocities):
-                row[COLOURS.index(c)] = torch.tensor(v, dtype=torch.float32) * float(time_scale)
-            rows.append(row)
-    order = np.random.default_rng(seed).permutation(n)
-    return torch.stack(rows)[torch.from_numpy(order)]
+    rows = torch.zeros(n, len(COLOURS), 2)
+    for i, scene in enumerate(captioned_scenes(n, seed, split, families, n_frames, time_scale)):
+        attrs = scene_attributes(scene)
+        for c, v in zip(attrs.colours, attrs.velocities):
+            rows[i, COLOURS.index(c)] = torch.tensor(v, dtype=torch.float32) * float(time_scale)
+    return rows
 
 
 def cached_simulation(cache_dir: Path | None, n: int, seed: int, **kw) -> tuple[np.ndarray, list[str]]:

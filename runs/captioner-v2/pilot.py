@@ -23,12 +23,16 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
 
-def train(kw: dict):
-    """The captioner of CaptionerConfig with `kw`'s fields (JSON lists as tuples), on 2 threads; and its seconds."""
-    cfg = dataclasses.replace(CaptionerConfig(), **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
+def config(kw: dict) -> CaptionerConfig:
+    """CaptionerConfig with `kw`'s fields (JSON lists as tuples)."""
+    return dataclasses.replace(CaptionerConfig(), **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
+
+
+def train(kw: dict, out_dir: Path | None = None):
+    """The captioner of config(kw), on 2 threads (saved to out_dir when given); and its seconds."""
     torch.set_num_threads(2)
     t = time.time()
-    model = train_captioner(cfg, None, REPO / "cache", log=lambda s: None)
+    model = train_captioner(config(kw), out_dir, REPO / "cache", log=lambda s: None)
     return model, time.time() - t
 
 

@@ -3,32 +3,26 @@ eval's in-distribution clips): per-frame error after each ball's own mean is tak
 
     python runs/captioner-v3/centroids.py
 """
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from playground.captioner import COLOURS, EvalConfig, _family_batches, _PAL, cached_simulation, mask_centroids, palette_affinity, to_pixels
+from common import ball_rows, eval_split, still_camera
+from playground.captioner import _PAL, mask_centroids, palette_affinity, to_pixels
 from playground.world.camera import camera_eye, intrinsics, look_at
-from playground.world.clip import batch_scenes
-from playground.world.physics import simulate
 from playground.world.render import FLOOR_DARK
 from playground.world.scene import CameraSpec
 
-e = EvalConfig()
-seed = e.seed * 1000 + 1
-frames, caps = cached_simulation(Path("cache"), e.clips, seed, split="train", families=e.families, n_frames=e.frames, size=e.size)
-scenes = [s for fam, m, s_ in _family_batches(e.clips, seed, e.families) for s in batch_scenes(m, s_, fam, "train", e.frames)]
-order = np.random.default_rng(seed).permutation(e.clips)
-scenes = [scenes[i] for i in order]
-still = lambda sc: sc.camera.motion == "still" or (abs(sc.camera.yaw_speed) < 1e-9 and abs(sc.camera.pan_speed) < 1e-9)
-idx = [b for b, sc in enumerate(scenes) if still(sc) and not sc.occluders and not sc.kicks][:400]
+frames, caps, scenes = eval_split("train")
+idx = [b for b, sc in enumerate(scenes) if still_camera(sc) and not sc.occluders and not sc.kicks][:400]
 x = torch.as_tensor(frames[idx]).float().permute(0, 4, 1, 2, 3)
 B, _, T, H, W = x.shape
 spec = CameraSpec()
-eye = camera_eye(spec, 0.0)
-P3 = intrinsics(spec.fov_deg, H, W) @ look_at(eye, np.asarray(spec.look_at, dtype=float))
+P3 = intrinsics(spec.fov_deg, H, W) @ look_at(camera_eye(spec, 0.0), np.asarray(spec.look_at, dtype=float))
+balls = ball_rows([scenes[b] for b in idx])
+for r in balls:  # the true centre projected: pixel u, v and the apparent radius, per frame
+    Xw = np.concatenate([r["traj"].positions[:, r["k"]], np.ones((T, 1))], 1) @ P3.T
+    r["pu"], r["pv"], r["rho"] = Xw[:, 0] / Xw[:, 2], Xw[:, 1] / Xw[:, 2], P3[0, 0] * r["ball"].radius / Xw[:, 2]
 
 
 def chroma_weights(x, aff):
@@ -42,47 +36,38 @@ def chroma_weights(x, aff):
     return w * sup
 
 
+def inside(r, margin, mass):
+    """Frames where the projected centre is `margin` pixels inside the image and the mask holds 3 pixels."""
+    pu, pv = r["pu"], r["pv"]
+    return (pu > margin) & (pu < W - margin) & (pv > margin) & (pv < H - margin) & (mass[r["b"], r["ci"]].numpy() > 3)
+
+
 aff = palette_affinity(x)
 variants = {"soft affinity (today)": aff, "chroma on dilated support": chroma_weights(x, aff),
             "affinity > 0 support, chroma": chroma_weights(x, aff) * (aff > 0).float()}
-errs = {k: [] for k in variants}
+centroids = {}
 for name, m in variants.items():
     mass, cx, cy, _ = mask_centroids(m)
-    u, v = to_pixels(cx, cy, H, W)
-    for i, b in enumerate(idx):
-        sc = scenes[b]
-        traj = simulate(sc)
-        for k, ball in enumerate(sc.balls):
-            ci = COLOURS.index(ball.color)
-            Xw = np.concatenate([traj.positions[:, k], np.ones((T, 1))], 1) @ P3.T
-            pu, pv = Xw[:, 0] / Xw[:, 2], Xw[:, 1] / Xw[:, 2]
-            ok = (pu > 3) & (pu < W - 3) & (pv > 3) & (pv < H - 3) & (mass[i, ci].numpy() > 3)
-            if ok.sum() < 4:
-                continue
-            du, dv = u[i, ci].numpy()[ok] - pu[ok], v[i, ci].numpy()[ok] - pv[ok]
-            errs[name].append(np.concatenate([du - du.mean(), dv - dv.mean()]))
-for name, e_ in errs.items():
-    a = np.abs(np.concatenate(e_))
+    centroids[name] = (mass, *(c.numpy() for c in to_pixels(cx, cy, H, W)))
+for name, (mass, u, v) in centroids.items():
+    errs = []
+    for r in balls:
+        ok = inside(r, 3, mass)
+        if ok.sum() < 4:
+            continue
+        du, dv = u[r["b"], r["ci"]][ok] - r["pu"][ok], v[r["b"], r["ci"]][ok] - r["pv"][ok]
+        errs.append(np.concatenate([du - du.mean(), dv - dv.mean()]))
+    a = np.abs(np.concatenate(errs))
     print(f"  {name:32s} per-frame error (own mean out): mean {a.mean():.3f} px, p90 {np.percentile(a, 90):.3f} px")
 
 print("signed bias (centroid - projected centre) by apparent radius:")
-for name, m in variants.items():
+for name, (mass, u, v) in centroids.items():
     if "support, chroma" in name:
         continue
-    mass, cx, cy, _ = mask_centroids(m)
-    u, v = to_pixels(cx, cy, H, W)
     rows = []
-    for i, b in enumerate(idx):
-        sc = scenes[b]
-        traj = simulate(sc)
-        for k, ball in enumerate(sc.balls):
-            ci = COLOURS.index(ball.color)
-            Xw = np.concatenate([traj.positions[:, k], np.ones((T, 1))], 1) @ P3.T
-            pu, pv = Xw[:, 0] / Xw[:, 2], Xw[:, 1] / Xw[:, 2]
-            rho = P3[0, 0] * ball.radius / Xw[:, 2]
-            ok = (pu > 4) & (pu < W - 4) & (pv > 4) & (pv < H - 4) & (mass[i, ci].numpy() > 3)
-            for f in np.nonzero(ok)[0]:
-                rows.append((rho[f], u[i, ci, f].item() - pu[f], v[i, ci, f].item() - pv[f], pu[f], pv[f]))
+    for r in balls:
+        for f in np.nonzero(inside(r, 4, mass))[0]:
+            rows.append((r["rho"][f], u[r["b"], r["ci"], f] - r["pu"][f], v[r["b"], r["ci"], f] - r["pv"][f], r["pu"][f], r["pv"][f]))
     r = np.array(rows)
     for lo, hi in ((1, 2), (2, 3), (3, 4), (4, 6), (6, 12)):
         s = r[(r[:, 0] >= lo) & (r[:, 0] < hi)]

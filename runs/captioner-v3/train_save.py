@@ -1,18 +1,13 @@
-"""Train a pilot captioner (CaptionerConfig overrides as JSON) and save it under OUT/captioner, for misses.py.
+"""Train a pilot captioner (CaptionerConfig overrides as JSON, pilot.py's train) and save it under OUT/captioner,
+for misses.py and score_saved.py.
 
     python runs/captioner-v3/train_save.py '{"steps": 1500, "clips": 6000, "start_fits": true}' /tmp/fits
 """
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "captioner-v2"))
+from pilot import train  # noqa: E402
 
-from playground.captioner import CaptionerConfig, train_captioner
-
-REPO = Path(__file__).resolve().parents[2]
-kw = json.loads(sys.argv[1])
-cfg = dataclasses.replace(CaptionerConfig(), **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
-torch.set_num_threads(2)
-train_captioner(cfg, Path(sys.argv[2]) / "captioner", REPO / "cache", log=lambda s: None)
+train(json.loads(sys.argv[1]), Path(sys.argv[2]) / "captioner")
