@@ -410,27 +410,21 @@ FIT_FEATURES = 4  # per span: velocity (right, toward), RMS residual, share of t
 APPARENT_RADIUS = 0.935  # a ball's mask radius sqrt(mass / pi) over its projected radius (runs/captioner-v3/radius.py)
 
 
-def start_fits(xi: torch.Tensor, dt: float = 0.1, size_radius: bool = True) -> torch.Tensor:
-    """Straight-line fits of each colour's ground track from the start of the clip: (B, K, len(FIT_SPANS), 4) =
-    the least-squares velocity (right, toward; world units per second) over frames 0..k for each k in FIT_SPANS,
-    the RMS residual of the fit (world units) and the share of the span's frames it used, from full-rate frames xi
-    (B, 3, T, H, W) in [0, 255]; zeros where fewer than two frames are usable.
+def ground_positions(xi: torch.Tensor, size_radius: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each colour's ground track through every frame's camera: positions (B, K, T, 2) (right, toward; world units, in
+    the first frame's view), the frames to use (B, K, T) and each colour's radius (B, K), from full-rate frames xi
+    (B, 3, T, H, W) in [0, 255].
 
-    A rolling ball keeps its velocity until a wall, another ball or a kick changes it (the world has no friction),
-    so its ground track is a straight line up to its first event: the longest span whose residual stays at the
-    pixel noise gives its start heading far more precisely than the first few frames (measured in
-    docs/captions.md), and a residual that jumps says where the line ends. Each frame's centroid ray is taken to
-    the plane of the ball's centre through that frame's camera as _register finds it, at the ball's own radius
-    (`size_radius`: where on its ray its apparent size fits, the median over the frames; under a still camera a
-    wrong radius only scales the track about the camera's foot, which keeps its heading, but a moving camera's
-    foot moves, and a nominal radius then adds a share of the camera's motion to the ball's). A frame is used where the
-    colour is seen and its mask does not touch the image border (a ball cut by the border has its centroid pulled
-    inward); the fit bridges frames in which the ball is hidden."""
+    Each frame's centroid ray is taken to the plane of the ball's centre through that frame's camera as _register
+    finds it, at the ball's own radius (`size_radius`: where on its ray its apparent size fits, the median over the
+    frames; under a still camera a wrong radius only scales the track about the camera's foot, which keeps its
+    heading, but a moving camera's foot moves, and a nominal radius then adds a share of the camera's motion to the
+    ball's). A frame is used where the colour is seen and its mask does not touch the image border (a ball cut by
+    the border has its centroid pulled inward)."""
     from .world.camera import intrinsics
     from .world.scene import CameraSpec
 
     B, _, T, H, W = xi.shape
-    K = len(COLOURS)
     aff = palette_affinity(xi)
     mass, cx, cy, _ = mask_centroids(aff)  # (B, K, T)
     u, v = to_pixels(cx, cy, H, W)
@@ -448,25 +442,87 @@ def start_fits(xi: torch.Tensor, dt: float = 0.1, size_radius: bool = True) -> t
         depth = eye[:, None, :, 1] / (-ray[..., 1] + rho / f).clamp(min=1e-2)
         r = (rho * depth / f).where(use > 0, torch.full_like(u, float("nan"))).nanmedian(-1).values
         radius = r.nan_to_num(NOMINAL_RADIUS).clamp(0.05, 0.4)[..., None].expand_as(u)
-    pos = _on_ball_plane(ray, eye, radius)  # (B, K, T, 2)
+    return _on_ball_plane(ray, eye, radius), use, radius[..., 0]
+
+
+def _line_fits(p: torch.Tensor, w: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                                           torch.Tensor]:
+    """Weighted least-squares lines through points p (..., n, 2) at times t (n,) or (..., n), weights w (..., n):
+    the velocity (..., 2), the RMS residual (...), the weights' sum (...) and where the fit is defined (...)."""
+    s0, s1, s2 = w.sum(-1), (w * t).sum(-1), (w * t * t).sum(-1)
+    sp, stp = (w[..., None] * p).sum(-2), (w[..., None] * t[..., None] * p).sum(-2)
+    det = s0 * s2 - s1 * s1
+    ok = (s0 >= 2) & (det > 1e-6)
+    vel = (s0[..., None] * stp - s1[..., None] * sp) / det.where(ok, torch.ones_like(det))[..., None]
+    icpt = (sp - vel * s1[..., None]) / s0.clamp(min=1)[..., None]
+    res = p - icpt[..., None, :] - vel[..., None, :] * t[..., None]
+    rms = ((w * res.pow(2).sum(-1)).sum(-1) / s0.clamp(min=1)).sqrt()
+    return vel, rms, s0, ok
+
+
+def start_fits(xi: torch.Tensor, dt: float = 0.1, size_radius: bool = True, track=None) -> torch.Tensor:
+    """Straight-line fits of each colour's ground track from the start of the clip: (B, K, len(FIT_SPANS), 4) =
+    the least-squares velocity (right, toward; world units per second) over frames 0..k for each k in FIT_SPANS,
+    the RMS residual of the fit (world units) and the share of the span's frames it used, from full-rate frames xi
+    (B, 3, T, H, W) in [0, 255] (or their ground_positions, `track`); zeros where fewer than two frames are usable.
+
+    A rolling ball keeps its velocity until a wall, another ball or a kick changes it (the world has no friction),
+    so its ground track is a straight line up to its first event: the longest span whose residual stays at the
+    pixel noise gives its start heading far more precisely than the first few frames (measured in
+    docs/captions.md), and a residual that jumps says where the line ends. The track is ground_positions'; the fit
+    bridges frames in which the ball is hidden."""
+    B, _, T, H, W = xi.shape
+    K = len(COLOURS)
+    pos, use, _ = ground_positions(xi, size_radius) if track is None else track
     out = torch.zeros(B, K, len(FIT_SPANS), FIT_FEATURES, dtype=xi.dtype)
     tt = torch.arange(T, dtype=xi.dtype) * dt
     for j, k in enumerate(FIT_SPANS):
         k = min(k, T - 1)
-        w, t, p = use[..., : k + 1], tt[: k + 1], pos[:, :, : k + 1]
-        s0, s1, s2 = w.sum(-1), (w * t).sum(-1), (w * t * t).sum(-1)
-        sp, stp = (w[..., None] * p).sum(-2), (w[..., None] * t[:, None] * p).sum(-2)
-        det = s0 * s2 - s1 * s1
-        ok = (s0 >= 2) & (det > 1e-6)
-        vel = (s0[..., None] * stp - s1[..., None] * sp) / det.where(ok, torch.ones_like(det))[..., None]
-        icpt = (sp - vel * s1[..., None]) / s0.clamp(min=1)[..., None]
-        res = p - icpt[..., None, :] - vel[..., None, :] * t[:, None]
-        rms = ((w * res.pow(2).sum(-1)).sum(-1) / s0.clamp(min=1)).sqrt()
+        vel, rms, s0, ok = _line_fits(pos[:, :, : k + 1], use[..., : k + 1], tt[: k + 1])
         okf = ok.to(xi.dtype)
         out[:, :, j, :2] = vel.clamp(-5, 5) * okf[..., None]
         out[:, :, j, 2] = rms.clamp(max=1) * okf
         out[:, :, j, 3] = s0 / (k + 1)
     return out
+
+
+EVENT_WINDOW = 3  # event_fits: the frames before and after each frame that its two lines are fitted to
+EVENT_FEATURES = 11
+
+
+def event_fits(track, dt: float = 0.1) -> torch.Tensor:
+    """What changes a ball's motion, frame by frame: (B, K, T, EVENT_FEATURES) from ground_positions' track = per
+    colour and frame f, the least-squares velocity of frames f - EVENT_WINDOW..f and of f..f + EVENT_WINDOW (right,
+    toward; world units per second), the change of speed and the size of the velocity change between them, both
+    lines' RMS residuals and whether each is defined, and the ground gap to the nearest other colour (centre distance
+    less both radii, at most 1; 1 where none is seen).
+
+    The world has no friction: a ball's ground velocity changes only at a wall, another ball or a kick. An elastic
+    wall turns it and keeps its speed, a collision changes two balls' velocities where their gap closes, and a kick
+    changes a ball's speed anywhere: the lines' change says which, where image motion alone mixes them with the
+    camera's and with perspective."""
+    pos, use, radius = track
+    B, K, T, _ = pos.shape
+    w = EVENT_WINDOW
+    out = [None] * 2
+    for side, offs in enumerate((torch.arange(-w, 1), torch.arange(0, w + 1))):
+        idx = torch.arange(T)[:, None] + offs[None]  # (T, w + 1)
+        inside = ((idx >= 0) & (idx < T)).to(pos.dtype)
+        idx = idx.clamp(0, T - 1)
+        p = pos[:, :, idx]  # (B, K, T, w + 1, 2)
+        wt = use[:, :, idx] * inside
+        vel, rms, _, ok = _line_fits(p, wt, offs.to(pos.dtype) * dt)
+        okf = ok.to(pos.dtype)
+        out[side] = (vel.clamp(-5, 5) * okf[..., None], rms.clamp(max=1) * okf, okf)
+    (vb, rb, ob), (vf, rf, of) = out
+    both = ob * of
+    dspeed = (vf.norm(dim=-1) - vb.norm(dim=-1)) * both
+    dvel = (vf - vb).norm(dim=-1) * both
+    seen = use > 0
+    gap = (pos[:, :, None] - pos[:, None]).norm(dim=-1) - radius[:, :, None, None] - radius[:, None, :, None]
+    pair = seen[:, :, None] & seen[:, None] & ~torch.eye(K, dtype=torch.bool)[None, :, :, None]  # (B, K, K, T)
+    gap = gap.where(pair, torch.ones_like(gap)).amin(2).clamp(max=1)  # (B, K, T)
+    return torch.cat([vb, vf, torch.stack([dspeed, dvel, rb, rf, ob, of, gap], -1)], -1)
 
 
 def ground_tracks(cx: torch.Tensor, cy: torch.Tensor, mass: torch.Tensor, seen: torch.Tensor, rel: torch.Tensor,
@@ -502,7 +558,7 @@ def ground_tracks(cx: torch.Tensor, cy: torch.Tensor, mass: torch.Tensor, seen: 
 
 @torch.no_grad()
 def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64,
-                  fits: bool = False) -> dict[str, torch.Tensor]:
+                  fits: bool = False, events: bool = False) -> dict[str, torch.Tensor]:
     """The captioner's parameter-free inputs from frames (B, T, H, W, 3) or (T, H, W, 3) uint8, resized (nearest)
     to size x size, every frame_stride-th frame (float16, to cache a training set):
 
@@ -512,13 +568,15 @@ def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64
         centroid velocity x, y to the next frame in pixels per frame;
     m8 (B, K, T, size/4, size/4): each colour's mask on the feature grid, summing to 1 where it is seen;
     flow: the floor's image motion (floor_flow); start: start_motion from the full-rate frames; with `fits`, also
-    fits: start_fits from the full-rate frames."""
+    fits: start_fits from the full-rate frames; with `events`, also events: event_fits from the same tracks."""
     x = torch.as_tensor(np.ascontiguousarray(frames))
     if x.dim() == 4:
         x = x[None]
     out: dict[str, list] = {"half": [], "geo": [], "m8": [], "flow": [], "start": []}
     if fits:
         out["fits"] = []
+    if events:
+        out["events"] = []
     for i in range(0, x.shape[0], chunk):
         xf = rearrange(x[i : i + chunk, : max(START_WINDOWS) + 1].float(), "b t h w c -> b c t h w")
         xi = rearrange(x[i : i + chunk, ::frame_stride].float(), "b t h w c -> b c t h w")
@@ -526,11 +584,15 @@ def clip_features(frames, size: int = 32, frame_stride: int = 1, chunk: int = 64
             xi = F.interpolate(xi, size=(xi.shape[2], size, size), mode="nearest")
             xf = F.interpolate(xf, size=(xf.shape[2], size, size), mode="nearest")
         out["start"].append(start_motion(xf).half())
-        if fits:
+        if fits or events:
             xa = rearrange(x[i : i + chunk].float(), "b t h w c -> b c t h w")
             if xa.shape[-2:] != (size, size):
                 xa = F.interpolate(xa, size=(xa.shape[2], size, size), mode="nearest")
-            out["fits"].append(start_fits(xa).half())
+            track = ground_positions(xa)
+            if fits:
+                out["fits"].append(start_fits(xa, track=track).half())
+            if events:
+                out["events"].append(event_fits(track).half())
         B, _, T, H, W = xi.shape
         K = len(COLOURS)
         aff = palette_affinity(xi)  # (B, K, T, H, W)
@@ -580,6 +642,9 @@ def mirror_features(feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     if "fits" in feats:
         out["fits"] = feats["fits"].clone()
         out["fits"][..., 0] = -out["fits"][..., 0]
+    if "events" in feats:  # the two lines' velocities to the right
+        out["events"] = feats["events"].clone()
+        out["events"][..., [0, 2]] = -out["events"][..., [0, 2]]
     return out
 
 
@@ -611,7 +676,8 @@ class Captioner(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, channels: tuple[int, ...] = (24, 24, 24), head_hidden: int = 64, size: int = 32,
-                 frame_stride: int = 2, segments: int = 8, velocity_head: bool = False, start_fits: bool = False):
+                 frame_stride: int = 2, segments: int = 8, velocity_head: bool = False, start_fits: bool = False,
+                 event_fits: bool = False):
         super().__init__()
         c1, c2, c3 = channels  # the clip features: light, the tracks carry the objects
         K = len(COLOURS)
@@ -626,6 +692,10 @@ class Captioner(ModelMixin, ConfigMixin):
         n_start = len(START_WINDOWS) * START_ESTIMATES * (2 + len(HEADINGS))  # start_motion's velocities and their headings
         if start_fits:  # start_fits' velocities, residuals, shares and headings
             n_start += len(FIT_SPANS) * (FIT_FEATURES + len(HEADINGS))
+        if event_fits:  # event_fits read over the full-rate frames, summarised like the tracks
+            self.events = nn.Sequential(nn.Conv1d(EVENT_FEATURES, head_hidden, 3, padding=1), nn.GELU(),
+                                        nn.Conv1d(head_hidden, head_hidden, 3, padding=1), nn.GELU())
+            n_start += head_hidden * 2
         self.colour_head = nn.Sequential(nn.Linear(head_hidden * (segments + 1) + n_start, head_hidden), nn.GELU())
         self.refine = nn.Sequential(nn.Linear(2 * head_hidden, head_hidden), nn.GELU())
         self.present = nn.Linear(head_hidden, 1)
@@ -648,7 +718,8 @@ class Captioner(ModelMixin, ConfigMixin):
 
     def prepare(self, frames) -> dict[str, torch.Tensor]:
         """(B, T, H, W, 3) or (T, H, W, 3) uint8 frames -> the network's inputs (`clip_features`)."""
-        return clip_features(frames, self.config.size, self.config.frame_stride, fits=self.config.start_fits)
+        return clip_features(frames, self.config.size, self.config.frame_stride, fits=self.config.start_fits,
+                             events=self.config.event_fits)
 
     def forward(self, feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         half, geo, m8 = feats["half"].float(), feats["geo"].float(), feats["m8"].float()
@@ -669,6 +740,12 @@ class Captioner(ModelMixin, ConfigMixin):
             fits = feats["fits"].float()  # (B, K, spans, 4)
             fits = torch.cat([fits[..., :2], 20 * fits[..., 2:3], fits[..., 3:], soft_heading(fits[..., :2])], -1)
             start = torch.cat([start, fits.flatten(2)], -1)
+        if self.config.event_fits:
+            ev = feats["events"].float()  # (B, K, T, EVENT_FEATURES)
+            ev = torch.cat([ev[..., :6], 20 * ev[..., 6:8], ev[..., 8:10], 4 * ev[..., 10:]], -1)
+            ev = self.events(rearrange(ev, "b k t e -> (b k) e t"))
+            ev = torch.cat([ev.mean(-1, keepdim=True), ev.amax(-1, keepdim=True)], -1)
+            start = torch.cat([start, rearrange(ev, "(b k) e s -> b k (s e)", b=B)], -1)
         c = self.colour_head(torch.cat([rearrange(summary, "(b k) e s -> b k (s e)", b=B), start], -1))
         # the clip: its features over time, and the tracks of the colours seen in it (how the balls move says
         # gravity; all of them moving alike says the camera moves)
@@ -810,6 +887,8 @@ class CaptionerConfig:
     # straight-line fits of each colour's ground track from the start (start_fits) as inputs beside start_motion's;
     # False here (the recipe before them, which older captioners' records name), True in the shipped recipe
     start_fits: bool = False
+    # per-frame lines before and after each frame (event_fits: speed and velocity changes, the gap to other balls)
+    event_fits: bool = False
 
 
 def config_from_record(record: dict) -> CaptionerConfig | None:
@@ -826,7 +905,7 @@ def config_from_record(record: dict) -> CaptionerConfig | None:
 
 
 CAPTIONER_CONFIGS: dict[str, CaptionerConfig] = {
-    "default": CaptionerConfig(start_fits=True),  # the shipped recipe (docs/captions.md)
+    "default": CaptionerConfig(start_fits=True, event_fits=True),  # the shipped recipe (docs/captions.md)
     "tiny": CaptionerConfig(clips=48, steps=10, batch=8, channels=(8, 8, 8), head_hidden=16),
 }
 
@@ -919,7 +998,7 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
     targets = label_targets([prompt_attributes(c) for c in captions])
     if n_fast:
         targets["speed"][cfg.clips - n_fast:] = -100  # their speed words name the world's speed, not the clip's
-    feats = clip_features(frames, cfg.size, cfg.frame_stride, fits=cfg.start_fits)
+    feats = clip_features(frames, cfg.size, cfg.frame_stride, fits=cfg.start_fits, events=cfg.event_fits)
     sim_s = time.time() - t0
     torch.manual_seed(cfg.seed)
     if cfg.velocity_weight:
@@ -929,7 +1008,7 @@ def train_captioner(cfg: CaptionerConfig, out_dir: Path | None = None, cache_dir
                                         time_scale=2.0))
         targets["velocity"] = torch.cat([vel[0][: cfg.clips - n_fast], *vel[1:]])
     model = Captioner(channels=cfg.channels, head_hidden=cfg.head_hidden, size=cfg.size, frame_stride=cfg.frame_stride,
-                      velocity_head=cfg.velocity_weight > 0, start_fits=cfg.start_fits)
+                      velocity_head=cfg.velocity_weight > 0, start_fits=cfg.start_fits, event_fits=cfg.event_fits)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
                                                 pct_start=max(0.1, 2 / cfg.steps))

@@ -179,6 +179,59 @@ def test_start_fits_find_a_rolling_balls_start_velocity_until_its_first_event():
                 bounced += 1
 
 
+def test_event_fits_find_a_kick_where_it_happens_and_keep_a_wall_bounces_speed():
+    # a rolling ball under a still camera, kicked hard at frame 8: the two lines' velocity change peaks within a
+    # frame of the kick, the line before it has the ball's start velocity and the change is small while nothing
+    # happens; at a wall bounce the lines on either side keep the speed (elastic) while the velocity turns
+    from dataclasses import replace
+
+    from playground.captioner import COLOURS, EVENT_WINDOW, event_fits, ground_positions
+    from playground.world.captions import _view_axes, _view_velocity
+    from playground.world.clip import render_scene
+    from playground.world.physics import simulate
+    from playground.world.scene import Kick, ball_mass
+
+    def events_of(sc):
+        x = torch.as_tensor(render_scene(sc, 32, 32)).float().permute(3, 0, 1, 2)[None]
+        return event_fits(ground_positions(x))[0]
+
+    rng = np.random.default_rng(2)
+    kicked = walls = 0
+    while kicked < 3 or walls < 2:
+        sc = sample_clip("inertia", "train", seed=int(rng.integers(1 << 30))).scene
+        if sc.gravity or sc.camera.motion != "static" or len(sc.balls) != 1:
+            continue
+        traj = simulate(sc)
+        ball = sc.balls[0]
+        first = min((ev.time for ev in traj.events), default=99)
+        right, fwd = _view_axes(sc)
+        if first > 11 and kicked < 3:  # nothing happens before frame 11: kick it at 8, across its motion
+            v = np.asarray(ball.velocity)
+            across = np.array([-v[2], 0.0, v[0]]) / max(np.hypot(v[0], v[2]), 1e-6)
+            sc2 = replace(sc, kicks=[Kick(8, 0, tuple(float(a) for a in ball_mass(ball.radius) * 1.0 * across))])
+            traj2 = simulate(sc2.validate())
+            if min((ev.time for ev in traj2.events if ev.kind != "kick"), default=99) <= 12:
+                continue
+            e = events_of(sc2)[COLOURS.index(ball.color)]
+            if (e[4 : 13, 8] * e[4 : 13, 9] == 0).any():
+                continue  # a line not defined near the kick (the ball at the border)
+            assert abs(int(e[4:13, 5].argmax()) + 4 - 8) <= 1, e[:, 5]
+            assert e[EVENT_WINDOW : 8 - EVENT_WINDOW + 1, 5].max() < 0.35 < e[8, 5], e[:, 5]
+            truth = np.array(_view_velocity(v, right, fwd))
+            assert np.linalg.norm(e[7, :2].numpy() - truth) < 0.15, (e[7, :2], truth)
+            kicked += 1
+        elif 5 <= first <= 10 and all(ev.kind == "wall" for ev in traj.events if ev.time <= first + 4):
+            e = events_of(sc)[COLOURS.index(ball.color)]
+            # the line that ends before the bounce and the one that starts after it: the same speed, turned
+            fl, ce = int(np.floor(first)), int(np.ceil(first))
+            b, a = e[fl, :2], e[ce, 2:4]
+            if fl == ce or e[fl, 8] == 0 or e[ce, 9] == 0 or float(b.norm()) < 0.3:
+                continue
+            assert abs(float(a.norm() - b.norm())) < 0.25 * float(b.norm()), (b, a)
+            assert float((a - b).norm()) > 0.3 * float(b.norm()), (b, a)
+            walls += 1
+
+
 def test_soft_heading_is_the_grammars_heading_away_from_the_sector_edges():
     from playground.captioner import soft_heading
     from playground.world.captions import HEADINGS, _heading
@@ -200,8 +253,8 @@ def test_the_features_of_a_mirrored_clip_are_the_mirrored_features():
 
     for family, seed in (("inertia", 3), ("camera", 5)):
         frames = sample_clip(family, "train", seed=seed).frames
-        a = mirror_features(clip_features(frames, 32, 2, fits=True))
-        b = clip_features(frames[:, :, ::-1], 32, 2, fits=True)
+        a = mirror_features(clip_features(frames, 32, 2, fits=True, events=True))
+        b = clip_features(frames[:, :, ::-1], 32, 2, fits=True, events=True)
         for key in ("half", "m8"):
             assert torch.allclose(a[key].float(), b[key].float(), atol=2e-2), key
         seen = a["geo"][..., 0].float() > 0.4
@@ -212,6 +265,9 @@ def test_the_features_of_a_mirrored_clip_are_the_mirrored_features():
         x, y = a["fits"].float(), b["fits"].float()
         used = (x[..., 3] > 0) & (y[..., 3] > 0)
         assert used.any() and ((x - y)[used].abs().quantile(0.9) < 0.1), family
+        x, y = a["events"].float(), b["events"].float()
+        used = (x[..., 8] * x[..., 9] * y[..., 8] * y[..., 9]) > 0  # both lines defined in both
+        assert used.any() and ((x - y)[used][:, :6].abs().quantile(0.9) < 0.1), family
 
 
 def test_a_video_with_a_colour_swapped_gets_the_swapped_colour(shipped):
