@@ -471,7 +471,7 @@ def start_fits(xi: torch.Tensor, dt: float = 0.1, size_radius: bool = True, trac
     pixel noise gives its start heading far more precisely than the first few frames (measured in
     docs/captions.md), and a residual that jumps says where the line ends. The track is ground_positions'; the fit
     bridges frames in which the ball is hidden."""
-    B, _, T, H, W = xi.shape
+    B, T = xi.shape[0], xi.shape[2]
     K = len(COLOURS)
     pos, use, _ = ground_positions(xi, size_radius) if track is None else track
     out = torch.zeros(B, K, len(FIT_SPANS), FIT_FEATURES, dtype=xi.dtype)
@@ -692,7 +692,7 @@ class Captioner(ModelMixin, ConfigMixin):
         n_start = len(START_WINDOWS) * START_ESTIMATES * (2 + len(HEADINGS))  # start_motion's velocities and their headings
         if start_fits:  # start_fits' velocities, residuals, shares and headings
             n_start += len(FIT_SPANS) * (FIT_FEATURES + len(HEADINGS))
-        if event_fits:  # event_fits read over the full-rate frames, summarised like the tracks
+        if event_fits:  # event_fits read over the full-rate frames, pooled by the mean and maximum over the clip
             self.events = nn.Sequential(nn.Conv1d(EVENT_FEATURES, head_hidden, 3, padding=1), nn.GELU(),
                                         nn.Conv1d(head_hidden, head_hidden, 3, padding=1), nn.GELU())
             n_start += head_hidden * 2

@@ -28,9 +28,8 @@ for split in ("train", "heldout"):
     frames, caps, scenes = eval_split(split)
     true = [prompt_attributes(c) for c in caps]
     pred = cap.describe(frames)
-    rows = []
-    for sc, t, p in zip(scenes, true, pred):
-        traj = simulate(sc)
+    rows, trajs = [], [simulate(sc) for sc in scenes]
+    for sc, t, p, traj in zip(scenes, true, pred, trajs):
         ev = Counter(e.kind for e in traj.events)
         kicks = [e for e in traj.events if e.kind == "kick"]
         speed = np.linalg.norm(traj.velocities[0][:, [0, 2]], axis=1).max()
@@ -62,10 +61,9 @@ for split in ("train", "heldout"):
     x = torch.as_tensor(frames).float().permute(0, 4, 1, 2, 3)
     use = torch.cat([ground_positions(x[i : i + 100])[1] for i in range(0, len(x), 100)]).numpy()
     per = []
-    for b, (sc, t, p) in enumerate(zip(scenes, true, pred)):
+    for b, (sc, t, p, traj) in enumerate(zip(scenes, true, pred, trajs)):
         if not t["kicked"]:
             continue
-        traj = simulate(sc)
         for kk in sc.kicks:
             ci = COLOURS.index(sc.balls[kk.ball].color)
             pos = traj.positions[kk.frame, kk.ball]
